@@ -1,0 +1,1 @@
+//! rookery-c2s
