@@ -1,0 +1,300 @@
+//! Room verification for one MUC service (jitsi-tokens.md §4).
+//!
+//! [`MucPolicy`] is built once per MUC host from its configuration and the admin lists of
+//! the global config and its parent host; [`MucPolicy::verify_room_access`] decides every
+//! room pre-create and occupant pre-join.
+
+use std::collections::HashSet;
+
+use crate::claims::{RoomClaim, Subject, TokenClaims};
+use crate::config::MucPolicyConfig;
+use crate::decision::{Decision, Grant, JitsiCode, RoomAction};
+use crate::identity::{SessionIdentity, bare_jid};
+use crate::tenant::{AddressError, RoomKey, TenantMapper};
+
+/// Jitsi's refusal text for a token that does not fit the room.
+pub const ROOM_MISMATCH_TEXT: &str = "Room and token mismatched";
+
+/// Admin lists that live outside the MUC component's own configuration.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AdminSources<'a> {
+    /// The global `admins` list.
+    pub global: &'a [String],
+    /// The `admins` of the MUC component's parent host.
+    pub parent_host: &'a [String],
+}
+
+/// The room policy of one MUC service.
+#[derive(Debug, Clone)]
+pub struct MucPolicy {
+    muc_host: String,
+    config: MucPolicyConfig,
+    admins: HashSet<String>,
+    allowlist: HashSet<String>,
+    aliases: HashSet<String>,
+    mapper: TenantMapper,
+}
+
+impl MucPolicy {
+    /// The policy of MUC service `muc_host`. Admins are the union of `config.admins` (the
+    /// component's own), `sources.global` and `sources.parent_host`.
+    pub fn new(muc_host: &str, config: MucPolicyConfig, sources: AdminSources<'_>) -> Self {
+        let admins = config
+            .admins
+            .iter()
+            .chain(sources.global)
+            .chain(sources.parent_host)
+            .map(|jid| bare_jid(jid))
+            .collect();
+        let allowlist = config
+            .token_verification_allowlist
+            .iter()
+            .map(|jid| bare_jid(jid))
+            .collect();
+        let aliases = config
+            .token_domain_aliases
+            .iter()
+            .map(|d| d.to_lowercase())
+            .collect();
+        let mapper = TenantMapper::new(muc_host, &config);
+        Self {
+            muc_host: muc_host.to_lowercase(),
+            config,
+            admins,
+            allowlist,
+            aliases,
+            mapper,
+        }
+    }
+
+    /// The MUC host this policy is for (lowercased).
+    pub fn muc_host(&self) -> &str {
+        &self.muc_host
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &MucPolicyConfig {
+        &self.config
+    }
+
+    /// The tenant mapper of this service.
+    pub fn mapper(&self) -> &TenantMapper {
+        &self.mapper
+    }
+
+    /// Whether the session is an admin of the MUC host (any of the three lists).
+    pub fn is_admin(&self, identity: &SessionIdentity) -> bool {
+        self.admins.contains(&identity.bare_jid())
+    }
+
+    /// Whether the session's bare JID or domain is in `token_verification_allowlist`.
+    pub fn is_allowlisted(&self, identity: &SessionIdentity) -> bool {
+        self.allowlist.contains(&identity.bare_jid()) || self.allowlist.contains(&identity.domain())
+    }
+
+    /// Decides a room operation on a client-addressed room (`node@domain` of the room JID),
+    /// refusing addresses that do not map with `invalid-room-address`.
+    pub fn verify_room_address(
+        &self,
+        identity: &SessionIdentity,
+        node: &str,
+        domain: &str,
+        action: RoomAction,
+    ) -> Decision {
+        match self.mapper.inbound(node, domain) {
+            Ok(mapped) => self.verify_room_access(identity, &mapped.key, action),
+            Err(err) => Decision::refuse(JitsiCode::InvalidRoomAddress, address_text(&err)),
+        }
+    }
+
+    /// Decides a room create or join on room `room` of this service.
+    ///
+    /// Order: admins pass; `restrict_room_creation` refuses other creators; allowlisted
+    /// sessions pass; tokenless sessions pass only with `allow_empty_token`; token sessions
+    /// are checked against the room (§4).
+    pub fn verify_room_access(
+        &self,
+        identity: &SessionIdentity,
+        room: &RoomKey,
+        action: RoomAction,
+    ) -> Decision {
+        if self.is_admin(identity) {
+            return Decision::Allow(Grant::Admin);
+        }
+        if action == RoomAction::Create && self.config.restrict_room_creation {
+            return Decision::refuse(
+                JitsiCode::RoomDoesNotExist,
+                "Room does not exist; only admins may create rooms",
+            );
+        }
+        if self.is_allowlisted(identity) {
+            return Decision::Allow(Grant::Allowlisted);
+        }
+        match identity {
+            SessionIdentity::Token { claims, .. } => self.check_token(claims, room),
+            SessionIdentity::Guest { .. }
+            | SessionIdentity::Account { .. }
+            | SessionIdentity::Service { .. } => {
+                if self.config.allow_empty_token {
+                    Decision::Allow(Grant::Tokenless)
+                } else {
+                    Decision::refuse(
+                        JitsiCode::AuthenticationRequired,
+                        "A token is required to enter this room",
+                    )
+                }
+            }
+        }
+    }
+
+    fn check_token(&self, claims: &TokenClaims, room: &RoomKey) -> Decision {
+        if !self.config.token_allow_wildcards
+            && (claims.room().is_wildcard() || claims.subject().is_wildcard())
+        {
+            return Decision::refuse(
+                JitsiCode::RoomMismatch,
+                format!("{ROOM_MISMATCH_TEXT}: wildcard tokens are not accepted"),
+            );
+        }
+        if self.config.enable_domain_verification {
+            self.check_with_domain(claims, room)
+        } else {
+            self.check_without_domain(claims, room)
+        }
+    }
+
+    /// Domain verification off: the room claim alone decides (Jitsi), `sub` only matters
+    /// for `token_strict_tenants`.
+    fn check_without_domain(&self, claims: &TokenClaims, room: &RoomKey) -> Decision {
+        let name_matches = match claims.room() {
+            RoomClaim::Any => true,
+            RoomClaim::Exact(claim) => claim == room.name() || *claim == room.internal_node(),
+            RoomClaim::Pattern(pattern) => {
+                if !pattern.matches(room.name()) {
+                    return pattern_refusal(room);
+                }
+                true
+            }
+            RoomClaim::Absent => return no_room_claim(),
+        };
+        if !name_matches {
+            return mismatch(&format!("the token is for room '{}'", claims.room()));
+        }
+        let Some(tenant) = room.tenant() else {
+            return Decision::Allow(Grant::Token);
+        };
+        let same_tenant = match claims.subject() {
+            Subject::Any => true,
+            Subject::Name(sub) => sub == tenant,
+            Subject::Absent => false,
+        };
+        if same_tenant {
+            Decision::Allow(Grant::Token)
+        } else if self.config.token_strict_tenants {
+            mismatch(&format!(
+                "the token's 'sub' ({}) is not tenant '{tenant}'",
+                claims.subject()
+            ))
+        } else {
+            Decision::Allow(Grant::TokenCrossedTenant {
+                room_tenant: tenant.to_owned(),
+                subject: claims.subject().clone(),
+            })
+        }
+    }
+
+    /// Domain verification on: room and tenant/domain must both match (§4).
+    fn check_with_domain(&self, claims: &TokenClaims, room: &RoomKey) -> Decision {
+        let room_to_check = match claims.room() {
+            RoomClaim::Any => room.name(),
+            RoomClaim::Pattern(pattern) => {
+                if !pattern.matches(room.name()) {
+                    return pattern_refusal(room);
+                }
+                room.name()
+            }
+            RoomClaim::Exact(claim) => claim.as_str(),
+            RoomClaim::Absent => return no_room_claim(),
+        };
+        let subject = match claims.subject() {
+            Subject::Absent => return mismatch("the token has no 'sub' claim"),
+            other => other,
+        };
+        if room.name() != room_to_check {
+            return mismatch(&format!("the token is for room '{}'", claims.room()));
+        }
+        match room.tenant() {
+            Some(tenant) => {
+                if self.mapper.base().is_none() {
+                    return Decision::refuse(
+                        JitsiCode::ServerMissingConfig,
+                        "The server is missing 'muc_mapper_domain_base'; tenant rooms are refused",
+                    );
+                }
+                if self.muc_host != self.mapper.muc_domain() {
+                    return Decision::refuse(
+                        JitsiCode::InvalidRoomAddress,
+                        "Tenant rooms are only served by the mapped MUC domain",
+                    );
+                }
+                match subject {
+                    Subject::Any => Decision::Allow(Grant::Token),
+                    Subject::Name(sub) if sub == tenant => Decision::Allow(Grant::Token),
+                    _ => mismatch(&format!(
+                        "the token's 'sub' ({subject}) is not tenant '{tenant}'"
+                    )),
+                }
+            }
+            None => {
+                let domain_matches = match subject {
+                    Subject::Any => true,
+                    Subject::Name(sub) => {
+                        self.muc_host == format!("{}.{sub}", self.mapper.prefix())
+                            || self.aliases.contains(sub)
+                    }
+                    Subject::Absent => false,
+                };
+                if domain_matches {
+                    Decision::Allow(Grant::Token)
+                } else {
+                    mismatch(&format!("the token's 'sub' ({subject}) is not this domain"))
+                }
+            }
+        }
+    }
+}
+
+/// Free-function form of [`MucPolicy::verify_room_access`].
+pub fn verify_room_access(
+    identity: &SessionIdentity,
+    room: &RoomKey,
+    policy: &MucPolicy,
+    action: RoomAction,
+) -> Decision {
+    policy.verify_room_access(identity, room, action)
+}
+
+fn mismatch(detail: &str) -> Decision {
+    Decision::refuse(
+        JitsiCode::RoomMismatch,
+        format!("{ROOM_MISMATCH_TEXT}: {detail}"),
+    )
+}
+
+fn no_room_claim() -> Decision {
+    mismatch("the token has no 'room' claim")
+}
+
+fn pattern_refusal(room: &RoomKey) -> Decision {
+    Decision::refuse(
+        JitsiCode::RoomNameDoesNotMatch,
+        format!(
+            "Room name '{}' does not match the token's room pattern",
+            room.name()
+        ),
+    )
+}
+
+fn address_text(err: &AddressError) -> String {
+    format!("Invalid room address: {err}")
+}
