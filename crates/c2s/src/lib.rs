@@ -1,1 +1,9 @@
-//! rookery-c2s
+//! Client-to-server sessions: the sans-io negotiation state machine shared by every transport
+//! (TCP/TLS, WebSocket, BOSH). The transports themselves live in the server crate and only
+//! frame bytes.
+
+pub mod host;
+pub mod session;
+
+pub use host::{HostAuth, HostPolicy};
+pub use session::{Action, Env, Input, Session, TransportInfo};

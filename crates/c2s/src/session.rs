@@ -1,0 +1,779 @@
+//! The RFC 6120 client session negotiation as a sans-io state machine, shared by TCP,
+//! WebSocket and BOSH: the transports turn their framing into [`Input`]s and carry out the
+//! [`Action`]s; nothing here touches a socket.
+//!
+//! Order: stream header → features → (STARTTLS → restart) → SASL → restart → bind → stanzas.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use rookery_proto::{
+    Element, Jid, StanzaError, StanzaErrorCondition, StreamErrorCondition, StreamHeader,
+    error_reply, ns,
+};
+use rookery_sasl::{
+    Authenticated, Mechanism, SaslError, SaslServer, ScramCredentials, ScramHash, ServerMechanism,
+    Step, TokenVerdict,
+};
+
+use crate::host::{HostAuth, HostPolicy};
+
+/// Lookups the negotiation needs from the server. Implementations must be quick and must
+/// not block for long (the account store is a local embedded database).
+pub trait Env {
+    /// The policy of a served client host, `None` if the domain is not served for clients.
+    fn host(&self, domain: &str) -> Option<Arc<HostPolicy>>;
+    /// Stored SCRAM credentials of an account; `Err` when the store failed.
+    fn credentials(
+        &self,
+        domain: &str,
+        username: &str,
+        hash: ScramHash,
+    ) -> Result<Option<ScramCredentials>, String>;
+    /// A fresh, unguessable stream id.
+    fn new_stream_id(&self) -> String;
+}
+
+/// What the transport hands to the session.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// A stream header (TCP `<stream:stream>`, WebSocket `<open/>`, BOSH session start or
+    /// restart).
+    Open(StreamHeader),
+    /// One top-level element.
+    Element(Element),
+    /// The peer closed the stream.
+    Close,
+}
+
+/// What the transport must do.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// Write our stream header (TCP `<stream:stream>`, WebSocket `<open/>`) with this id
+    /// and `from`.
+    OpenStream {
+        /// Our stream id.
+        id: String,
+        /// The host we speak for.
+        from: String,
+    },
+    /// Write this element.
+    Send(Element),
+    /// `<proceed/>` was queued: flush it, then run the TLS handshake and call
+    /// [`Session::tls_established`].
+    StartTls,
+    /// SASL succeeded: the parser must expect a new stream header.
+    Restart,
+    /// The session authenticated. `username` is the account's localpart, or `None` for an
+    /// anonymous or token login (the server assigns a random localpart).
+    Authenticated {
+        /// The host.
+        domain: String,
+        /// The account, if any.
+        username: Option<String>,
+        /// The mechanism used.
+        mechanism: Mechanism,
+    },
+    /// The session's token must be verified before SASL can succeed: call
+    /// [`Session::token_verdict`]. `token` is the OAUTHBEARER token, or the one the transport
+    /// gave with [`Session::set_transport_token`] (None if it gave none).
+    VerifyToken {
+        /// The host.
+        domain: String,
+        /// The token, never logged.
+        token: Option<String>,
+    },
+    /// The client asks to bind; the server must pick the resource (generate one when
+    /// `None`), take over an existing session with the same full JID, then call
+    /// [`Session::bound`].
+    Bind {
+        /// Requested resource.
+        resource: Option<String>,
+        /// The IQ id to answer.
+        iq_id: String,
+    },
+    /// A stanza from the bound client with `from` stamped: route it.
+    Route(Element),
+    /// End the stream, sending this error first when given.
+    Close(Option<(StreamErrorCondition, String)>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Nothing negotiated yet.
+    Fresh,
+    /// Authenticated, waiting for bind.
+    Authed,
+    /// Bound.
+    Bound,
+}
+
+enum State {
+    AwaitOpen,
+    Features,
+    Sasl(Box<SaslServer>),
+    AwaitToken(Box<SaslServer>, Option<Vec<u8>>),
+    Running,
+    Closed,
+}
+
+/// Transport facts the negotiation depends on.
+#[derive(Debug, Clone, Copy)]
+pub struct TransportInfo {
+    /// STARTTLS can be offered (TCP without TLS yet).
+    pub starttls_available: bool,
+    /// The stream is already encrypted (TLS, or HTTPS/WSS terminated by a trusted proxy
+    /// counts only when the host allows unencrypted PLAIN).
+    pub encrypted: bool,
+    /// Stream management may be offered.
+    pub sm_available: bool,
+}
+
+/// One client session's negotiation state.
+pub struct Session {
+    state: State,
+    phase: Phase,
+    transport: TransportInfo,
+    host: Option<Arc<HostPolicy>>,
+    username: Option<String>,
+    jid: Option<Jid>,
+    sasl_failures: u32,
+    transport_token: Option<String>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("phase", &self.phase)
+            .field("jid", &self.jid)
+            .finish()
+    }
+}
+
+/// SASL attempts allowed on one stream before it is closed.
+const MAX_SASL_FAILURES: u32 = 5;
+
+fn sasl_el(name: &str) -> Element {
+    Element::new(name, ns::SASL)
+}
+
+fn failure(err: &SaslError) -> Element {
+    let mut f = sasl_el("failure").with_child(sasl_el(err.condition().as_str()));
+    if !err.text().is_empty() {
+        f.push_child(
+            sasl_el("text")
+                .with_attr("xml:lang", "en")
+                .with_text(err.text()),
+        );
+    }
+    f
+}
+
+fn b64_payload(data: &[u8]) -> String {
+    if data.is_empty() {
+        "=".to_owned()
+    } else {
+        B64.encode(data)
+    }
+}
+
+fn decode_payload(el: &Element) -> Result<Option<Vec<u8>>, SaslError> {
+    let text = el.text();
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if text == "=" {
+        return Ok(Some(Vec::new()));
+    }
+    B64.decode(text).map(Some).map_err(|_| {
+        SaslError::new(
+            rookery_sasl::SaslCondition::IncorrectEncoding,
+            "payload is not valid base64",
+        )
+    })
+}
+
+impl Session {
+    /// A new session for a transport.
+    pub fn new(transport: TransportInfo) -> Self {
+        Session {
+            state: State::AwaitOpen,
+            phase: Phase::Fresh,
+            transport,
+            host: None,
+            username: None,
+            jid: None,
+            sasl_failures: 0,
+            transport_token: None,
+        }
+    }
+
+    /// Hands the `?token=` of a WebSocket/BOSH URL to the session (empty counts as none).
+    pub fn set_transport_token(&mut self, token: Option<String>) {
+        self.transport_token = token.filter(|t| !t.is_empty());
+    }
+
+    /// The bound full JID, once bound.
+    pub fn jid(&self) -> Option<&Jid> {
+        self.jid.as_ref()
+    }
+
+    /// The host this stream is for, once the header arrived.
+    pub fn host(&self) -> Option<&Arc<HostPolicy>> {
+        self.host.as_ref()
+    }
+
+    /// True once a resource is bound.
+    pub fn is_bound(&self) -> bool {
+        self.phase == Phase::Bound
+    }
+
+    /// True once SASL succeeded.
+    pub fn is_authenticated(&self) -> bool {
+        self.phase != Phase::Fresh
+    }
+
+    /// The TLS handshake completed; the client will open a new stream.
+    pub fn tls_established(&mut self) {
+        self.transport.encrypted = true;
+        self.transport.starttls_available = false;
+        self.state = State::AwaitOpen;
+    }
+
+    /// Handles one input.
+    pub fn handle(&mut self, env: &dyn Env, input: Input) -> Vec<Action> {
+        let mut out = Vec::new();
+        match input {
+            Input::Open(h) => self.on_open(env, h, &mut out),
+            Input::Close => {
+                self.state = State::Closed;
+                out.push(Action::Close(None));
+            }
+            Input::Element(el) => self.on_element(env, el, &mut out),
+        }
+        out
+    }
+
+    fn close(&mut self, out: &mut Vec<Action>, cond: StreamErrorCondition, text: &str) {
+        self.state = State::Closed;
+        out.push(Action::Close(Some((cond, text.to_owned()))));
+    }
+
+    fn on_open(&mut self, env: &dyn Env, h: StreamHeader, out: &mut Vec<Action>) {
+        if !matches!(self.state, State::AwaitOpen) {
+            return self.close(
+                out,
+                StreamErrorCondition::NotWellFormed,
+                "unexpected stream header",
+            );
+        }
+        let to = h.to.clone().unwrap_or_default();
+        let domain = Jid::parse(&to)
+            .map(|j| j.domain().to_owned())
+            .unwrap_or_default();
+        let host = match &self.host {
+            // After a restart the stream must stay on the same host.
+            Some(existing) if existing.domain == domain => Some(existing.clone()),
+            Some(_) => None,
+            None => env.host(&domain),
+        };
+        let id = env.new_stream_id();
+        out.push(Action::OpenStream {
+            id,
+            from: host
+                .as_ref()
+                .map(|h| h.domain.clone())
+                .unwrap_or_else(|| to.clone()),
+        });
+        if h.default_ns != ns::CLIENT {
+            return self.close(
+                out,
+                StreamErrorCondition::InvalidNamespace,
+                "the default namespace must be jabber:client",
+            );
+        }
+        let Some(host) = host else {
+            return self.close(
+                out,
+                StreamErrorCondition::HostUnknown,
+                &format!("this server does not serve '{to}'"),
+            );
+        };
+        if h.version
+            .as_deref()
+            .map(|v| !v.starts_with("1."))
+            .unwrap_or(true)
+        {
+            return self.close(
+                out,
+                StreamErrorCondition::UnsupportedVersion,
+                "only XMPP 1.0 streams are supported",
+            );
+        }
+        self.host = Some(host.clone());
+        out.push(Action::Send(self.features(&host)));
+        self.state = State::Features;
+    }
+
+    fn features(&self, host: &HostPolicy) -> Element {
+        let mut f = Element::new("features", ns::STREAM);
+        f.prefix = Some("stream".into());
+        match self.phase {
+            Phase::Fresh => {
+                if self.transport.starttls_available && !self.transport.encrypted {
+                    let mut tls = Element::new("starttls", ns::TLS);
+                    if host.require_encryption {
+                        tls.push_child(Element::new("required", ns::TLS));
+                    }
+                    f.push_child(tls);
+                }
+                if self.transport.encrypted || !host.require_encryption {
+                    let mut mechs = sasl_el("mechanisms");
+                    for m in host.mechanisms(self.transport.encrypted) {
+                        mechs.push_child(sasl_el("mechanism").with_text(m.as_str()));
+                    }
+                    f.push_child(mechs);
+                }
+            }
+            Phase::Authed => {
+                f.push_child(Element::new("bind", ns::BIND));
+                f.push_child(
+                    Element::new("session", ns::SESSION)
+                        .with_child(Element::new("optional", ns::SESSION)),
+                );
+                if self.transport.sm_available {
+                    f.push_child(Element::new("sm", ns::SM));
+                }
+            }
+            Phase::Bound => {}
+        }
+        f
+    }
+
+    fn on_element(&mut self, env: &dyn Env, el: Element, out: &mut Vec<Action>) {
+        let state = std::mem::replace(&mut self.state, State::Closed);
+        match state {
+            State::AwaitOpen | State::Closed => self.close(
+                out,
+                StreamErrorCondition::NotWellFormed,
+                "no stream is open",
+            ),
+            State::Features => self.on_negotiation(env, el, out),
+            State::Sasl(mech) => self.on_sasl_step(env, mech, el, out),
+            State::AwaitToken(mech, data) => {
+                // The client must wait for our answer; anything else is a protocol error.
+                self.state = State::AwaitToken(mech, data);
+                self.close(
+                    out,
+                    StreamErrorCondition::PolicyViolation,
+                    "wait for the SASL result",
+                )
+            }
+            State::Running => {
+                self.state = State::Running;
+                self.on_stanza(el, out);
+            }
+        }
+    }
+
+    fn on_negotiation(&mut self, env: &dyn Env, el: Element, out: &mut Vec<Action>) {
+        self.state = State::Features;
+        let Some(host) = self.host.clone() else {
+            return self.close(out, StreamErrorCondition::HostUnknown, "no host");
+        };
+        if el.is("starttls", ns::TLS) {
+            if self.phase == Phase::Fresh
+                && self.transport.starttls_available
+                && !self.transport.encrypted
+            {
+                out.push(Action::Send(Element::new("proceed", ns::TLS)));
+                out.push(Action::StartTls);
+                self.state = State::AwaitOpen;
+            } else {
+                out.push(Action::Send(Element::new("failure", ns::TLS)));
+                self.close(
+                    out,
+                    StreamErrorCondition::PolicyViolation,
+                    "STARTTLS is not available here",
+                );
+            }
+            return;
+        }
+        if el.is("auth", ns::SASL) && self.phase == Phase::Fresh {
+            return self.on_auth(env, &host, el, out);
+        }
+        if el.is("abort", ns::SASL) {
+            out.push(Action::Send(failure(&SaslError::new(
+                rookery_sasl::SaslCondition::Aborted,
+                "",
+            ))));
+            return;
+        }
+        if self.phase == Phase::Authed && el.name == "iq" && el.ns == ns::CLIENT {
+            return self.on_bind_iq(el, out);
+        }
+        if self.phase == Phase::Fresh {
+            if host.require_encryption
+                && !self.transport.encrypted
+                && self.transport.starttls_available
+            {
+                return self.close(
+                    out,
+                    StreamErrorCondition::PolicyViolation,
+                    "encryption is required: use STARTTLS",
+                );
+            }
+            return self.close(
+                out,
+                StreamErrorCondition::NotAuthorized,
+                "authenticate first",
+            );
+        }
+        self.close(
+            out,
+            StreamErrorCondition::NotAuthorized,
+            "bind a resource first",
+        );
+    }
+
+    fn on_auth(
+        &mut self,
+        env: &dyn Env,
+        host: &Arc<HostPolicy>,
+        el: Element,
+        out: &mut Vec<Action>,
+    ) {
+        let name = el.attr("mechanism").unwrap_or_default();
+        let offered = host.mechanisms(self.transport.encrypted);
+        let mech = match Mechanism::from_name(name) {
+            Some(m) if offered.contains(&m) => m,
+            Some(m) if m.sends_secret_in_clear() && host.mechanisms(true).contains(&m) => {
+                return self.sasl_fail(
+                    out,
+                    SaslError::new(
+                        rookery_sasl::SaslCondition::EncryptionRequired,
+                        format!("{name} needs an encrypted stream"),
+                    ),
+                );
+            }
+            _ => {
+                return self.sasl_fail(
+                    out,
+                    SaslError::new(
+                        rookery_sasl::SaslCondition::InvalidMechanism,
+                        format!("mechanism '{name}' is not offered"),
+                    ),
+                );
+            }
+        };
+        if host.require_encryption && !self.transport.encrypted {
+            return self.sasl_fail(
+                out,
+                SaslError::new(
+                    rookery_sasl::SaslCondition::EncryptionRequired,
+                    "encrypt the stream first",
+                ),
+            );
+        }
+        let machine = Box::new(SaslServer::new(mech, &host.domain));
+        let payload = match decode_payload(&el) {
+            Ok(p) => p,
+            Err(e) => return self.sasl_fail(out, e),
+        };
+        let mut machine = machine;
+        let step = machine.initial(payload.as_deref());
+        self.after_step(Some(env), machine, step, out);
+    }
+
+    fn on_sasl_step(
+        &mut self,
+        env: &dyn Env,
+        mut mech: Box<SaslServer>,
+        el: Element,
+        out: &mut Vec<Action>,
+    ) {
+        if el.is("abort", ns::SASL) {
+            self.state = State::Features;
+            out.push(Action::Send(failure(&SaslError::new(
+                rookery_sasl::SaslCondition::Aborted,
+                "aborted by the client",
+            ))));
+            return;
+        }
+        if !el.is("response", ns::SASL) {
+            self.state = State::Features;
+            return self.sasl_fail(out, SaslError::malformed("expected <response/>"));
+        }
+        let data = match decode_payload(&el) {
+            Ok(d) => d.unwrap_or_default(),
+            Err(e) => {
+                self.state = State::Features;
+                return self.sasl_fail(out, e);
+            }
+        };
+        let step = mech.step(&data);
+        self.after_step(Some(env), mech, step, out);
+    }
+
+    fn after_step(
+        &mut self,
+        env: Option<&dyn Env>,
+        mut mech: Box<SaslServer>,
+        mut step: Result<Step, SaslError>,
+        out: &mut Vec<Action>,
+    ) {
+        let Some(host) = self.host.clone() else {
+            return self.close(out, StreamErrorCondition::HostUnknown, "no host");
+        };
+        // Answer credential questions synchronously (the store is local).
+        for _ in 0..4 {
+            match step {
+                Ok(Step::NeedCredentials(req)) => {
+                    let looked_up = match env {
+                        Some(env) => env.credentials(&host.domain, &req.username, req.hash),
+                        None => Err("no account store at this step".to_owned()),
+                    };
+                    let creds = match looked_up {
+                        Ok(c) => c,
+                        Err(e) => {
+                            self.state = State::Features;
+                            return self.sasl_fail(
+                                out,
+                                SaslError::new(
+                                    rookery_sasl::SaslCondition::TemporaryAuthFailure,
+                                    format!("account store unavailable: {e}"),
+                                ),
+                            );
+                        }
+                    };
+                    step = mech.provide_credentials(creds);
+                }
+                _ => break,
+            }
+        }
+        match step {
+            Ok(Step::Challenge(data)) => {
+                out.push(Action::Send(
+                    sasl_el("challenge").with_text(b64_payload(&data)),
+                ));
+                self.state = State::Sasl(mech);
+            }
+            Ok(Step::VerifyToken(req)) => {
+                out.push(Action::VerifyToken {
+                    domain: host.domain.clone(),
+                    token: Some(req.token),
+                });
+                self.state = State::AwaitToken(mech, None);
+            }
+            Ok(Step::Success {
+                additional_data,
+                identity,
+            }) => {
+                if host.auth == HostAuth::Token
+                    && matches!(identity, Authenticated::Anonymous { .. })
+                {
+                    // ANONYMOUS on a token host succeeds only if the transport's token does.
+                    out.push(Action::VerifyToken {
+                        domain: host.domain.clone(),
+                        token: self.transport_token.clone(),
+                    });
+                    self.state = State::AwaitToken(mech, additional_data);
+                    return;
+                }
+                self.succeed(&host, mech.mechanism(), identity, additional_data, out);
+            }
+            Ok(Step::NeedCredentials(_)) => {
+                self.state = State::Features;
+                self.sasl_fail(
+                    out,
+                    SaslError::new(
+                        rookery_sasl::SaslCondition::TemporaryAuthFailure,
+                        "credential lookup loop",
+                    ),
+                );
+            }
+            Err(e) => {
+                self.state = State::Features;
+                self.sasl_fail(out, e);
+            }
+        }
+    }
+
+    fn succeed(
+        &mut self,
+        host: &HostPolicy,
+        mechanism: Mechanism,
+        identity: Authenticated,
+        additional: Option<Vec<u8>>,
+        out: &mut Vec<Action>,
+    ) {
+        let username = match identity {
+            Authenticated::Account { username } => Some(username),
+            _ => None,
+        };
+        let mut success = sasl_el("success");
+        if let Some(d) = additional {
+            success
+                .nodes
+                .push(rookery_proto::Node::Text(b64_payload(&d)));
+        }
+        out.push(Action::Send(success));
+        out.push(Action::Authenticated {
+            domain: host.domain.clone(),
+            username: username.clone(),
+            mechanism,
+        });
+        out.push(Action::Restart);
+        self.username = username;
+        self.phase = Phase::Authed;
+        self.state = State::AwaitOpen;
+    }
+
+    /// The answer to [`Action::VerifyToken`]: `Ok` when the token is accepted, `Err(reason)`
+    /// otherwise (the reason goes to the client in the SASL failure text).
+    pub fn token_verdict(&mut self, verdict: Result<(), String>) -> Vec<Action> {
+        let mut out = Vec::new();
+        let state = std::mem::replace(&mut self.state, State::Features);
+        let State::AwaitToken(mut mech, additional) = state else {
+            self.state = state;
+            return out;
+        };
+        let Some(host) = self.host.clone() else {
+            self.close(&mut out, StreamErrorCondition::HostUnknown, "no host");
+            return out;
+        };
+        if mech.mechanism() == Mechanism::OAuthBearer {
+            let v = match verdict {
+                Ok(()) => TokenVerdict::Accepted,
+                Err(text) => TokenVerdict::Rejected {
+                    status: rookery_sasl::BearerStatus::InvalidToken,
+                    text,
+                },
+            };
+            let step = mech.token_verdict(v);
+            self.after_step(None, mech, step, &mut out);
+            return out;
+        }
+        match verdict {
+            Ok(()) => self.succeed(
+                &host,
+                mech.mechanism(),
+                Authenticated::Anonymous { trace: None },
+                additional,
+                &mut out,
+            ),
+            Err(text) => self.sasl_fail(
+                &mut out,
+                SaslError::new(rookery_sasl::SaslCondition::NotAllowed, text),
+            ),
+        }
+        out
+    }
+
+    fn sasl_fail(&mut self, out: &mut Vec<Action>, err: SaslError) {
+        out.push(Action::Send(failure(&err)));
+        self.sasl_failures += 1;
+        if self.sasl_failures >= MAX_SASL_FAILURES {
+            self.close(
+                out,
+                StreamErrorCondition::PolicyViolation,
+                "too many failed authentication attempts",
+            );
+        } else if matches!(self.state, State::Closed | State::Sasl(_)) {
+            self.state = State::Features;
+        }
+    }
+
+    fn on_bind_iq(&mut self, el: Element, out: &mut Vec<Action>) {
+        let id = el.attr("id").unwrap_or_default().to_owned();
+        let is_set = el.attr("type") == Some("set");
+        if let (true, Some(bind)) = (is_set, el.get_child("bind", ns::BIND)) {
+            let resource = bind
+                .child_text("resource", ns::BIND)
+                .map(|r| r.trim().to_owned())
+                .filter(|r| !r.is_empty());
+            if let Some(r) = &resource
+                && (r.len() > 1023 || r.chars().any(char::is_control))
+            {
+                let reply = error_reply(
+                    &el,
+                    &StanzaError::new(StanzaErrorCondition::BadRequest)
+                        .with_text("resource is not valid"),
+                );
+                if let Some(reply) = reply {
+                    out.push(Action::Send(reply));
+                }
+                return;
+            }
+            out.push(Action::Bind {
+                resource,
+                iq_id: id,
+            });
+            return;
+        }
+        let reply = error_reply(
+            &el,
+            &StanzaError::new(StanzaErrorCondition::NotAuthorized)
+                .with_text("bind a resource first"),
+        );
+        if let Some(reply) = reply {
+            out.push(Action::Send(reply));
+        }
+    }
+
+    /// The server bound `jid` for the [`Action::Bind`] with this IQ id.
+    pub fn bound(&mut self, jid: Jid, iq_id: &str) -> Vec<Action> {
+        self.phase = Phase::Bound;
+        self.state = State::Running;
+        let reply = Element::new("iq", ns::CLIENT)
+            .with_attr("type", "result")
+            .with_attr("id", iq_id)
+            .with_child(
+                Element::new("bind", ns::BIND)
+                    .with_child(Element::new("jid", ns::BIND).with_text(jid.as_str())),
+            );
+        self.jid = Some(jid);
+        vec![Action::Send(reply)]
+    }
+
+    /// Binding failed (e.g. resource limit): answer the IQ with this error.
+    pub fn bind_failed(&mut self, iq_id: &str, err: StanzaError) -> Vec<Action> {
+        let iq = Element::new("iq", ns::CLIENT)
+            .with_attr("type", "set")
+            .with_attr("id", iq_id);
+        error_reply(&iq, &err)
+            .map(Action::Send)
+            .into_iter()
+            .collect()
+    }
+
+    fn on_stanza(&mut self, mut el: Element, out: &mut Vec<Action>) {
+        let Some(jid) = self.jid.clone() else {
+            return self.close(out, StreamErrorCondition::NotAuthorized, "not bound");
+        };
+        if el.ns != ns::CLIENT || !matches!(el.name.as_str(), "message" | "presence" | "iq") {
+            // Stream management and other top-level extensions are handled by the driver
+            // before they reach here; anything else is not a stanza we know.
+            return self.close(
+                out,
+                StreamErrorCondition::UnsupportedStanzaType,
+                &format!("unknown top-level element '{}'", el.name),
+            );
+        }
+        if el.name == "iq" && el.is("iq", ns::CLIENT) {
+            // The legacy session IQ is a no-op success.
+            if el.attr("type") == Some("set") && el.has_child("session", ns::SESSION) {
+                let reply = Element::new("iq", ns::CLIENT)
+                    .with_attr("type", "result")
+                    .with_opt_attr("id", el.attr("id"));
+                out.push(Action::Send(reply));
+                return;
+            }
+        }
+        // RFC 6120 §8.1.2.1: the server stamps `from` with the full JID.
+        el.set_attr("from", jid.as_str());
+        out.push(Action::Route(el));
+    }
+}

@@ -1,0 +1,275 @@
+//! The one TOML configuration file. Unknown keys are errors that name the key and the line
+//! (serde's `deny_unknown_fields` plus toml's spans), and the default file is embedded so
+//! `rookery` with no arguments serves a development host.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The embedded default configuration (`config/rookery.toml`).
+pub const DEFAULT_CONFIG: &str = include_str!("../../../config/rookery.toml");
+
+/// Why a configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// TOML syntax or an unknown/mistyped key; the message names the key and line.
+    #[error("{origin}: {message}")]
+    Parse {
+        /// File name or `<embedded default>`.
+        origin: String,
+        /// toml's message, with line and column.
+        message: String,
+    },
+    /// A value is well-typed but unusable.
+    #[error("{origin}: invalid value for '{key}': {reason}")]
+    Invalid {
+        /// File name.
+        origin: String,
+        /// The key.
+        key: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("data")
+}
+fn default_stanza_limit() -> usize {
+    256 * 1024
+}
+fn default_queue() -> usize {
+    8192
+}
+fn default_negotiation_timeout() -> u64 {
+    60
+}
+fn default_scram_iterations() -> u32 {
+    4096
+}
+fn default_log() -> String {
+    "info".to_owned()
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where accounts and persistent rooms are stored (relative to the working directory).
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// Log filter (`RUST_LOG` wins when set).
+    #[serde(default = "default_log")]
+    pub log_level: String,
+    /// Server-wide admin JIDs (bare).
+    #[serde(default)]
+    pub admins: Vec<String>,
+    /// Largest stanza a client may send, in bytes.
+    #[serde(default = "default_stanza_limit")]
+    pub c2s_stanza_size_limit: usize,
+    /// Refuse authentication on unencrypted TCP streams.
+    #[serde(default)]
+    pub c2s_require_encryption: bool,
+    /// Offer PLAIN (and OAUTHBEARER) on unencrypted streams.
+    #[serde(default)]
+    pub allow_unencrypted_plain_auth: bool,
+    /// Outbound stanzas queued for one session before it is disconnected as too slow.
+    #[serde(default = "default_queue")]
+    pub c2s_send_queue: usize,
+    /// Seconds a client may take to authenticate and bind before `connection-timeout`.
+    #[serde(default = "default_negotiation_timeout")]
+    pub c2s_negotiation_timeout: u64,
+    /// PBKDF2 iterations for new SCRAM credentials.
+    #[serde(default = "default_scram_iterations")]
+    pub scram_iterations: u32,
+    /// Client listeners.
+    #[serde(default)]
+    pub c2s: C2sListener,
+    /// Served client hosts.
+    #[serde(default, rename = "host")]
+    pub hosts: Vec<HostConfig>,
+}
+
+/// `[c2s]`: where clients connect over TCP.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct C2sListener {
+    /// Addresses to listen on (`127.0.0.1:5222`; port 0 picks a free port).
+    #[serde(default = "default_c2s_addrs")]
+    pub listen: Vec<SocketAddr>,
+}
+
+fn default_c2s_addrs() -> Vec<SocketAddr> {
+    vec![SocketAddr::from(([127, 0, 0, 1], 5222))]
+}
+
+impl Default for C2sListener {
+    fn default() -> Self {
+        C2sListener {
+            listen: default_c2s_addrs(),
+        }
+    }
+}
+
+/// How a host authenticates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Authentication {
+    /// SASL ANONYMOUS only.
+    Anonymous,
+    /// Accounts in the store.
+    InternalHashed,
+    /// Jitsi JWT tokens.
+    Token,
+}
+
+/// `[[host]]`: one served client domain.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostConfig {
+    /// The domain.
+    pub domain: String,
+    /// `anonymous` | `internal_hashed` | `token`.
+    pub authentication: Authentication,
+    /// With `internal_hashed`: also offer SASL ANONYMOUS.
+    #[serde(default)]
+    pub allow_anonymous: bool,
+    /// Host admins (bare JIDs).
+    #[serde(default)]
+    pub admins: Vec<String>,
+    /// PEM certificate chain for STARTTLS; a self-signed one is generated when absent.
+    pub tls_certificate: Option<PathBuf>,
+    /// PEM private key for STARTTLS.
+    pub tls_key: Option<PathBuf>,
+    /// Overrides the global `allow_unencrypted_plain_auth` for this host.
+    pub allow_unencrypted_plain_auth: Option<bool>,
+    /// Overrides the global `c2s_require_encryption` for this host.
+    pub c2s_require_encryption: Option<bool>,
+}
+
+impl Config {
+    /// Parses TOML text; `origin` names the file in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            origin: origin.to_owned(),
+            message: e.to_string(),
+        })?;
+        cfg.validate(origin)?;
+        Ok(cfg)
+    }
+
+    /// Reads and parses a file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// The embedded default.
+    pub fn embedded_default() -> Result<Config, ConfigError> {
+        Self::parse(DEFAULT_CONFIG, "<embedded default config>")
+    }
+
+    fn validate(&self, origin: &str) -> Result<(), ConfigError> {
+        let invalid = |key: &str, reason: String| ConfigError::Invalid {
+            origin: origin.to_owned(),
+            key: key.to_owned(),
+            reason,
+        };
+        if self.c2s_stanza_size_limit < 1024 {
+            return Err(invalid(
+                "c2s_stanza_size_limit",
+                "must be at least 1024".into(),
+            ));
+        }
+        if self.c2s_send_queue == 0 {
+            return Err(invalid("c2s_send_queue", "must be at least 1".into()));
+        }
+        if self.scram_iterations < 4096 {
+            return Err(invalid(
+                "scram_iterations",
+                "must be at least 4096 (RFC 7677)".into(),
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for h in &self.hosts {
+            if rookery_proto::Jid::parse(&h.domain)
+                .map(|j| j.node().is_some() || j.resource().is_some())
+                .unwrap_or(true)
+            {
+                return Err(invalid(
+                    "host.domain",
+                    format!("'{}' is not a domain", h.domain),
+                ));
+            }
+            if !seen.insert(h.domain.to_lowercase()) {
+                return Err(invalid(
+                    "host.domain",
+                    format!("'{}' is declared twice", h.domain),
+                ));
+            }
+            if h.tls_certificate.is_some() != h.tls_key.is_some() {
+                return Err(invalid(
+                    "host.tls_certificate",
+                    format!(
+                        "host '{}': tls_certificate and tls_key go together",
+                        h.domain
+                    ),
+                ));
+            }
+            for a in h.admins.iter().chain(&self.admins) {
+                if rookery_proto::Jid::parse(a).is_err() {
+                    return Err(invalid("admins", format!("'{a}' is not a JID")));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The host block for a domain.
+    pub fn host(&self, domain: &str) -> Option<&HostConfig> {
+        self.hosts
+            .iter()
+            .find(|h| h.domain.eq_ignore_ascii_case(domain))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_default_parses() {
+        let c = Config::embedded_default().unwrap();
+        assert!(c.host("localhost").is_some());
+    }
+
+    #[test]
+    fn unknown_key_names_key_and_line() {
+        let text = "data_dir = \"x\"\n\n[[host]]\ndomain = \"a\"\nauthentication = \"anonymous\"\nbogus_key = 1\n";
+        let e = Config::parse(text, "t.toml").unwrap_err().to_string();
+        assert!(e.contains("bogus_key"), "{e}");
+        assert!(e.contains("line 6"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let text = "c2s_stanza_size_limit = 10\n";
+        let e = Config::parse(text, "t.toml").unwrap_err().to_string();
+        assert!(e.contains("c2s_stanza_size_limit"), "{e}");
+        let text = "[[host]]\ndomain = \"a\"\nauthentication = \"kerberos\"\n";
+        let e = Config::parse(text, "t.toml").unwrap_err().to_string();
+        assert!(e.contains("kerberos") && e.contains("line 3"), "{e}");
+    }
+}

@@ -1,0 +1,102 @@
+//! The server's shared, read-mostly context: configuration, host table, routing table,
+//! account store and the services bound to domains (MUC, components, proxies).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rookery_c2s::HostPolicy;
+use rookery_proto::{Element, Jid, Limits};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::router::Router;
+use crate::store::Store;
+
+/// Who a session is, decided once at authentication.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    /// A local account that proved its password.
+    Account,
+    /// An anonymous guest with a random localpart.
+    Guest,
+    /// The server itself (replies, bounces) or a service.
+    Service,
+}
+
+/// The origin of a stanza being routed.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    /// The sender's full JID (or a domain for services).
+    pub jid: Jid,
+    /// How it authenticated.
+    pub identity: Arc<Identity>,
+}
+
+impl Sender {
+    /// The server itself speaking for `domain`.
+    pub fn server(domain: &Jid) -> Sender {
+        Sender {
+            jid: domain.clone(),
+            identity: Arc::new(Identity::Service),
+        }
+    }
+}
+
+/// A service that owns a whole domain (MUC service, external component, client proxy).
+pub trait DomainService: Send + Sync {
+    /// Handles a stanza addressed to `to` (whose domain this service owns). Must not block.
+    fn handle(&self, core: &Arc<Core>, sender: &Sender, to: Jid, stanza: Element);
+    /// Features for the server's disco#items listing (`None` hides the service).
+    fn disco_name(&self) -> Option<String> {
+        None
+    }
+}
+
+/// Shared server context.
+pub struct Core {
+    /// The configuration the server started with.
+    pub config: Config,
+    /// The routing table.
+    pub router: Router,
+    /// Accounts and persistent rooms.
+    pub store: Store,
+    /// Served client hosts.
+    pub hosts: HashMap<String, Arc<HostPolicy>>,
+    /// Services keyed by domain.
+    pub services: HashMap<String, Arc<dyn DomainService>>,
+    /// Parser limits for client streams.
+    pub limits: Limits,
+    /// Cancelled on shutdown.
+    pub shutdown: CancellationToken,
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core")
+            .field("hosts", &self.hosts.keys().collect::<Vec<_>>())
+            .field("services", &self.services.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Core {
+    /// True when `domain` is a served client host.
+    pub fn is_local_host(&self, domain: &str) -> bool {
+        self.hosts.contains_key(domain)
+    }
+
+    /// True when `jid`'s bare form is a server-wide or host admin.
+    pub fn is_admin(&self, jid: &Jid) -> bool {
+        let bare = jid.bare_str();
+        let matches = |list: &[String]| {
+            list.iter()
+                .any(|a| Jid::parse(a).map(|j| j.as_str() == bare).unwrap_or(false))
+        };
+        matches(&self.config.admins)
+            || self
+                .config
+                .host(jid.domain())
+                .map(|h| matches(&h.admins))
+                .unwrap_or(false)
+    }
+}

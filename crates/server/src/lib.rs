@@ -1,0 +1,166 @@
+//! The Rookery server: configuration, host table, routing, transports, account store.
+//!
+//! Harnesses start a server with [`start`] from a [`Config`] (listen on port 0 to get free
+//! ports) and get back the bound addresses and a handle that shuts it down.
+
+pub mod c2s_tcp;
+pub mod config;
+pub mod core;
+pub mod router;
+pub mod routing;
+pub mod server_iq;
+pub mod session_driver;
+pub mod store;
+pub mod tls;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rookery_c2s::{HostAuth, HostPolicy};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Authentication;
+pub use crate::config::Config;
+use crate::core::Core;
+use crate::router::Router;
+use crate::store::Store;
+
+/// Startup failures.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The store could not be opened.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// TLS could not be configured.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    /// A listener could not bind.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// What kind of listener an address belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenerKind {
+    /// Client TCP (STARTTLS).
+    C2s,
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Running {
+    /// Every bound listener.
+    pub listeners: Vec<(ListenerKind, SocketAddr)>,
+    core: Arc<Core>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// The first client TCP address.
+    pub fn c2s_addr(&self) -> Option<SocketAddr> {
+        self.listeners
+            .iter()
+            .find(|(k, _)| *k == ListenerKind::C2s)
+            .map(|(_, a)| *a)
+    }
+
+    /// The shared context (tests inspect the router and store).
+    pub fn core(&self) -> &Arc<Core> {
+        &self.core
+    }
+
+    /// Tells every session `system-shutdown`, stops listening and waits (at most 2 s) for
+    /// sessions to close.
+    pub async fn shutdown(self) {
+        self.core.shutdown.cancel();
+        for t in self.tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(1), t).await;
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(1500);
+        while self.core.router.session_count() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+fn host_policy(cfg: &Config, h: &config::HostConfig) -> HostPolicy {
+    HostPolicy {
+        domain: h.domain.to_lowercase(),
+        auth: match h.authentication {
+            Authentication::Anonymous => HostAuth::Anonymous,
+            Authentication::InternalHashed => HostAuth::InternalHashed {
+                allow_anonymous: h.allow_anonymous,
+            },
+            Authentication::Token => HostAuth::Token,
+        },
+        require_encryption: h
+            .c2s_require_encryption
+            .unwrap_or(cfg.c2s_require_encryption),
+        allow_unencrypted_plain: h
+            .allow_unencrypted_plain_auth
+            .unwrap_or(cfg.allow_unencrypted_plain_auth),
+    }
+}
+
+/// Opens the store, binds every listener and starts serving.
+pub async fn start(config: Config) -> Result<Running, StartError> {
+    let store = Store::open(&config.data_dir)?;
+    start_with_store(config, store).await
+}
+
+/// Like [`start`] with a given store (tests use an in-memory one).
+pub async fn start_with_store(config: Config, store: Store) -> Result<Running, StartError> {
+    let mut hosts = HashMap::new();
+    let mut tls = HashMap::new();
+    for h in &config.hosts {
+        let p = host_policy(&config, h);
+        tls.insert(p.domain.clone(), tls::acceptor_for(h)?);
+        hosts.insert(p.domain.clone(), Arc::new(p));
+    }
+    let limits = rookery_proto::Limits {
+        max_stanza_bytes: config.c2s_stanza_size_limit,
+        max_depth: 64,
+    };
+    let mut listeners = Vec::new();
+    let mut sockets = Vec::new();
+    for addr in &config.c2s.listen {
+        let l = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: *addr,
+                source,
+            })?;
+        let local = l.local_addr().map_err(|source| StartError::Bind {
+            addr: *addr,
+            source,
+        })?;
+        listeners.push((ListenerKind::C2s, local));
+        sockets.push(l);
+    }
+    let core = Arc::new(Core {
+        config,
+        router: Router::new(),
+        store,
+        hosts,
+        services: HashMap::new(),
+        limits,
+        shutdown: CancellationToken::new(),
+    });
+    let tls = Arc::new(tls);
+    let tasks = sockets
+        .into_iter()
+        .map(|l| tokio::spawn(c2s_tcp::accept_loop(core.clone(), tls.clone(), l)))
+        .collect();
+    Ok(Running {
+        listeners,
+        core,
+        tasks,
+    })
+}

@@ -1,0 +1,160 @@
+//! The `rookery` command: run the server, manage accounts, check a configuration.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use rookery_server::Config;
+use rookery_server::store::Store;
+
+/// Rookery: an XMPP server for Jitsi Meet stacks and test harnesses.
+#[derive(Debug, Parser)]
+#[command(name = "rookery", version, about)]
+struct Cli {
+    /// Configuration file (TOML). Without it the embedded default is used.
+    #[arg(long, short, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Run,
+    /// Create an account (or change its password).
+    Register {
+        /// User name (JID localpart).
+        user: String,
+        /// Host (a `[[host]]` domain).
+        host: String,
+        /// Password (stored only as SCRAM salted keys).
+        password: String,
+    },
+    /// Delete an account.
+    Unregister {
+        /// User name.
+        user: String,
+        /// Host.
+        host: String,
+    },
+    /// Parse a configuration file and report the first problem, naming key and line.
+    CheckConfig {
+        /// The file.
+        file: PathBuf,
+    },
+}
+
+fn load(path: &Option<PathBuf>) -> Result<Config, String> {
+    match path {
+        Some(p) => Config::load(p).map_err(|e| e.to_string()),
+        None => Config::embedded_default().map_err(|e| e.to_string()),
+    }
+}
+
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn account_host(cfg: &Config, host: &str) -> Result<String, String> {
+    match cfg.host(host) {
+        Some(h) => Ok(h.domain.to_lowercase()),
+        None => Err(format!("host '{host}' is not configured")),
+    }
+}
+
+fn normalise_user(user: &str, host: &str) -> Result<String, String> {
+    rookery_proto::Jid::from_parts(Some(user), host, None)
+        .map(|j| j.node().unwrap_or_default().to_owned())
+        .map_err(|e| format!("'{user}' is not a valid user name: {e}"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Run) {
+        Command::Run => run(&cli.config),
+        Command::Register {
+            user,
+            host,
+            password,
+        } => load(&cli.config).and_then(|cfg| {
+            let host = account_host(&cfg, &host)?;
+            let user = normalise_user(&user, &host)?;
+            let store = Store::open(&cfg.data_dir).map_err(|e| e.to_string())?;
+            store
+                .set_password(&host, &user, &password, cfg.scram_iterations)
+                .map_err(|e| e.to_string())?;
+            println!("registered {user}@{host}");
+            Ok(())
+        }),
+        Command::Unregister { user, host } => load(&cli.config).and_then(|cfg| {
+            let host = account_host(&cfg, &host)?;
+            let user = normalise_user(&user, &host)?;
+            let store = Store::open(&cfg.data_dir).map_err(|e| e.to_string())?;
+            if store.remove(&host, &user).map_err(|e| e.to_string())? {
+                println!("removed {user}@{host}");
+                Ok(())
+            } else {
+                Err(format!("no account {user}@{host}"))
+            }
+        }),
+        Command::CheckConfig { file } => Config::load(&file)
+            .map(|_| println!("{}: OK", file.display()))
+            .map_err(|e| e.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rookery: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(config: &Option<PathBuf>) -> Result<(), String> {
+    let cfg = load(config)?;
+    init_logging(&cfg.log_level);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    rt.block_on(async move {
+        let running = rookery_server::start(cfg)
+            .await
+            .map_err(|e| e.to_string())?;
+        for (kind, addr) in &running.listeners {
+            println!("rookery listening: {kind:?} on {addr}");
+        }
+        wait_for_signal().await;
+        println!("rookery: shutting down");
+        running.shutdown().await;
+        Ok(())
+    })
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,184 @@
+//! What every transport does the same way once a session is authenticated: bind through the
+//! router (taking over a same-JID session with `conflict`), route stanzas, track directed
+//! presence, and say goodbye on disconnect. Also the `Env` the sans-io session reads.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use rookery_c2s::{Env, HostPolicy};
+use rookery_proto::{Element, Jid, StanzaError, StanzaErrorCondition, StreamErrorCondition, ns};
+use rookery_sasl::{ScramCredentials, ScramHash};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::core::{Core, Identity, Sender};
+use crate::router::{Outgoing, SessionHandle};
+use crate::routing;
+
+/// Directed-presence recipients remembered per session (beyond this, the oldest are not
+/// told about our disconnect; MUC rooms are few per session in practice).
+const MAX_DIRECTED: usize = 1024;
+
+/// The account store and host table, as the session state machine sees them.
+pub struct CoreEnv<'a>(pub &'a Arc<Core>);
+
+impl Env for CoreEnv<'_> {
+    fn host(&self, domain: &str) -> Option<Arc<HostPolicy>> {
+        self.0.hosts.get(domain).cloned()
+    }
+
+    fn credentials(
+        &self,
+        domain: &str,
+        username: &str,
+        hash: ScramHash,
+    ) -> Result<Option<ScramCredentials>, String> {
+        self.0
+            .store
+            .credentials(domain, username, hash)
+            .map_err(|e| e.to_string())
+    }
+
+    fn new_stream_id(&self) -> String {
+        uuid::Uuid::new_v4().simple().to_string()
+    }
+}
+
+/// Writes one queued item; returns a stream error to send when the item asks to close.
+pub fn serialize_outgoing(
+    out: &mut Vec<u8>,
+    item: Outgoing,
+    context_ns: &str,
+) -> Option<(StreamErrorCondition, String)> {
+    match item {
+        Outgoing::Stanza(el) => {
+            rookery_proto::serialize::write_element(out, &el, context_ns);
+            None
+        }
+        Outgoing::Shared { prepared, to, .. } => {
+            prepared.write_to(out, to.as_str());
+            None
+        }
+        Outgoing::Close(cond, text) => Some((cond, text)),
+    }
+}
+
+/// An authenticated session's routing state.
+#[derive(Debug)]
+pub struct BoundSession {
+    domain: String,
+    node: String,
+    identity: Arc<Identity>,
+    jid: Option<Jid>,
+    conn_id: u64,
+    directed: HashSet<Jid>,
+    available: bool,
+}
+
+impl BoundSession {
+    /// After SASL: `username` is the account, `None` for anonymous logins.
+    pub fn authenticated(domain: &str, username: Option<String>) -> Self {
+        let (node, identity) = match username {
+            Some(u) => (u, Identity::Account),
+            None => (uuid::Uuid::new_v4().simple().to_string(), Identity::Guest),
+        };
+        BoundSession {
+            domain: domain.to_owned(),
+            node,
+            identity: Arc::new(identity),
+            jid: None,
+            conn_id: 0,
+            directed: HashSet::new(),
+            available: false,
+        }
+    }
+
+    /// Binds a resource; a session already bound to the same full JID is told `conflict`.
+    pub fn bind(
+        &mut self,
+        core: &Arc<Core>,
+        resource: Option<String>,
+        tx: mpsc::Sender<Outgoing>,
+        kill: CancellationToken,
+    ) -> Result<Jid, StanzaError> {
+        let resource =
+            resource.unwrap_or_else(|| format!("rookery-{}", uuid::Uuid::new_v4().simple()));
+        let jid =
+            Jid::from_parts(Some(&self.node), &self.domain, Some(&resource)).map_err(|e| {
+                StanzaError::new(StanzaErrorCondition::BadRequest)
+                    .with_text(format!("cannot bind: {e}"))
+            })?;
+        let id = core.router.next_id();
+        let old = core
+            .router
+            .bind(jid.clone(), SessionHandle { tx, kill, id });
+        if let Some(old) = old {
+            tracing::info!(%jid, "resource conflict: the new session takes over");
+            if old
+                .tx
+                .try_send(Outgoing::Close(
+                    StreamErrorCondition::Conflict,
+                    "another session bound the same resource".into(),
+                ))
+                .is_err()
+            {
+                old.kill.cancel();
+            }
+        }
+        self.conn_id = id;
+        self.jid = Some(jid.clone());
+        Ok(jid)
+    }
+
+    /// Routes a stanza from this session, remembering directed presence.
+    pub fn route(&mut self, core: &Arc<Core>, stanza: Element) {
+        let Some(jid) = self.jid.clone() else { return };
+        if stanza.name == "presence" {
+            let ty = stanza.attr("type");
+            match stanza.attr("to").and_then(|t| Jid::parse(t).ok()) {
+                Some(to) => match ty {
+                    None if self.directed.len() < MAX_DIRECTED => {
+                        self.directed.insert(to);
+                    }
+                    Some("unavailable") => {
+                        self.directed.remove(&to);
+                    }
+                    _ => {}
+                },
+                None => self.available = ty.is_none(),
+            }
+        }
+        let sender = Sender {
+            jid,
+            identity: self.identity.clone(),
+        };
+        routing::route(core, &sender, stanza);
+    }
+
+    /// Answers stream-management elements on a stream that did not offer it.
+    pub fn stream_management_unsupported(&mut self, out: &mut Vec<u8>, _el: &Element) {
+        let failed = Element::new("failed", ns::SM).with_child(Element::new(
+            StanzaErrorCondition::FeatureNotImplemented.as_str(),
+            ns::STANZAS,
+        ));
+        rookery_proto::serialize::write_element(out, &failed, ns::CLIENT);
+    }
+
+    /// The connection ended: unbind and send unavailable presence to everyone who got a
+    /// directed presence.
+    pub fn end(self, core: &Arc<Core>) {
+        let Some(jid) = self.jid else { return };
+        core.router.unbind(&jid, self.conn_id);
+        let sender = Sender {
+            jid: jid.clone(),
+            identity: self.identity.clone(),
+        };
+        for to in self.directed {
+            let p = Element::new("presence", ns::CLIENT)
+                .with_attr("type", "unavailable")
+                .with_attr("from", jid.as_str())
+                .with_attr("to", to.as_str());
+            routing::route(core, &sender, p);
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! Test support: start a server on loopback port 0 and talk raw XML to it.
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use rookery_proto::{Element, Limits, StreamEvent, StreamHeader, StreamParser};
+use rookery_server::store::Store;
+use rookery_server::{Config, Running};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// How long any single expectation may wait before the test fails.
+pub const STEP: Duration = Duration::from_secs(10);
+
+/// The test configuration: one host `localhost` with accounts + anonymous, port 0.
+pub fn test_config(extra: &str) -> Config {
+    let text = format!(
+        "data_dir = \"unused\"\nallow_unencrypted_plain_auth = true\n{extra}\n[c2s]\nlisten = [\"127.0.0.1:0\"]\n\n[[host]]\ndomain = \"localhost\"\nauthentication = \"internal_hashed\"\nallow_anonymous = true\n"
+    );
+    Config::parse(&text, "test").unwrap()
+}
+
+/// Starts a server with an in-memory store and the given accounts.
+pub async fn start(cfg: Config, accounts: &[(&str, &str)]) -> Running {
+    let store = Store::in_memory().unwrap();
+    for (u, p) in accounts {
+        store.set_password("localhost", u, p, 4096).unwrap();
+    }
+    rookery_server::start_with_store(cfg, store).await.unwrap()
+}
+
+/// A raw XML client.
+pub struct Raw<S> {
+    pub io: S,
+    pub parser: StreamParser,
+    pub header: Option<StreamHeader>,
+}
+
+pub async fn connect(addr: SocketAddr) -> Raw<TcpStream> {
+    let io = TcpStream::connect(addr).await.unwrap();
+    Raw {
+        io,
+        parser: StreamParser::new_stream(Limits {
+            max_stanza_bytes: 10 << 20,
+            max_depth: 100,
+        }),
+        header: None,
+    }
+}
+
+pub const OPEN: &str = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>";
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Raw<S> {
+    pub async fn send(&mut self, s: &str) {
+        self.io.write_all(s.as_bytes()).await.unwrap();
+    }
+
+    /// Next parsed event; None when the connection closed.
+    pub async fn event(&mut self) -> Option<StreamEvent> {
+        let mut buf = [0u8; 8192];
+        loop {
+            if let Some(ev) = self.parser.next_event().unwrap() {
+                if let StreamEvent::Open(h) = &ev {
+                    self.header = Some(h.clone());
+                }
+                return Some(ev);
+            }
+            let n = tokio::time::timeout(STEP, self.io.read(&mut buf))
+                .await
+                .expect("timed out waiting for the server")
+                .unwrap_or(0);
+            if n == 0 {
+                return None;
+            }
+            self.parser.feed(&buf[..n]);
+        }
+    }
+
+    /// Next element (skips the stream header).
+    pub async fn element(&mut self) -> Element {
+        loop {
+            match self.event().await {
+                Some(StreamEvent::Element(e)) => return e,
+                Some(StreamEvent::Open(_)) => continue,
+                other => panic!("expected an element, got {other:?}"),
+            }
+        }
+    }
+
+    /// Reads until the stream error arrives and returns its condition name and text.
+    pub async fn stream_error(&mut self) -> (String, Option<String>) {
+        loop {
+            match self.event().await {
+                Some(StreamEvent::Element(e))
+                    if e.name == "error" && e.ns == rookery_proto::ns::STREAM =>
+                {
+                    let cond = e
+                        .children()
+                        .find(|c| c.name != "text")
+                        .map(|c| c.name.clone())
+                        .unwrap();
+                    let text = e.child_text("text", rookery_proto::ns::STREAM_ERRORS);
+                    return (cond, text);
+                }
+                Some(_) => continue,
+                None => panic!("connection closed without a stream error"),
+            }
+        }
+    }
+
+    /// Opens a stream and reads the header and features.
+    pub async fn open(&mut self) -> Element {
+        self.parser.reset();
+        self.send(OPEN).await;
+        let f = self.element().await;
+        assert_eq!(f.name, "features", "{}", f.to_xml_string());
+        f
+    }
+
+    /// Anonymous login and bind; returns the bound JID.
+    pub async fn login_anonymous(&mut self, resource: Option<&str>) -> String {
+        self.open().await;
+        self.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='ANONYMOUS'/>")
+            .await;
+        let s = self.element().await;
+        assert_eq!(s.name, "success", "{}", s.to_xml_string());
+        self.bind(resource).await
+    }
+
+    /// PLAIN login and bind.
+    pub async fn login_plain(&mut self, user: &str, pass: &str, resource: Option<&str>) -> String {
+        use base64::Engine;
+        self.open().await;
+        let payload = base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{pass}"));
+        self.send(&format!(
+            "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{payload}</auth>"
+        ))
+        .await;
+        let s = self.element().await;
+        assert_eq!(s.name, "success", "{}", s.to_xml_string());
+        self.bind(resource).await
+    }
+
+    pub async fn bind(&mut self, resource: Option<&str>) -> String {
+        let f = self.open().await;
+        assert!(f.has_child("bind", rookery_proto::ns::BIND));
+        let r = resource
+            .map(|r| format!("<resource>{r}</resource>"))
+            .unwrap_or_default();
+        self.send(&format!("<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>{r}</bind></iq>")).await;
+        let res = self.element().await;
+        assert_eq!(res.attr("type"), Some("result"), "{}", res.to_xml_string());
+        res.get_child("bind", rookery_proto::ns::BIND)
+            .unwrap()
+            .child_text("jid", rookery_proto::ns::BIND)
+            .unwrap()
+    }
+
+    /// Sends an IQ and returns the reply with the same id.
+    pub async fn iq(&mut self, xml: &str, id: &str) -> Element {
+        self.send(xml).await;
+        loop {
+            let e = self.element().await;
+            if e.name == "iq" && e.attr("id") == Some(id) {
+                return e;
+            }
+        }
+    }
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every test of the project: Rust unit and end-to-end tests, then the tests that drive
+# the server with independent client libraries (slixmpp in Python). Installs what those
+# need into local directories (.venv) first. Exit status is non-zero if anything fails.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+echo "== cargo test (workspace)"
+cargo build --bin rookery
+cargo test --workspace
+
+echo "== python client tests (slixmpp)"
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
+ROOKERY_BIN="$PWD/target/debug/rookery" .venv/bin/python -m pytest -q tests/python
