@@ -250,39 +250,8 @@ impl TokenClaims {
 
         let context = payload.get("context").and_then(Value::as_object);
         let room_context = context.and_then(|c| c.get("room")).cloned();
-        let regex = room_context
-            .as_ref()
-            .and_then(|r| r.get("regex"))
-            .is_some_and(truthy);
-
-        let room = match payload.get("room") {
-            None | Some(Value::Null) if requirements.require_room => {
-                return Err(ClaimError::MissingRoom);
-            }
-            None | Some(Value::Null) => RoomClaim::Absent,
-            Some(Value::String(s)) if s.is_empty() && requirements.require_room => {
-                return Err(ClaimError::MissingRoom);
-            }
-            Some(Value::String(s)) if s.is_empty() => RoomClaim::Absent,
-            Some(Value::String(s)) if s == "*" => RoomClaim::Any,
-            Some(Value::String(s)) if regex => RoomClaim::Pattern(RoomPattern::new(s)?),
-            Some(Value::String(s)) => RoomClaim::Exact(s.to_lowercase()),
-            Some(_) => return Err(ClaimError::RoomNotString),
-        };
-
-        let subject = match payload.get("sub") {
-            None | Some(Value::Null) if requirements.require_sub => {
-                return Err(ClaimError::MissingSubject);
-            }
-            None | Some(Value::Null) => Subject::Absent,
-            Some(Value::String(s)) if s.is_empty() && requirements.require_sub => {
-                return Err(ClaimError::MissingSubject);
-            }
-            Some(Value::String(s)) if s.is_empty() => Subject::Absent,
-            Some(Value::String(s)) if s == "*" => Subject::Any,
-            Some(Value::String(s)) => Subject::Name(s.to_lowercase()),
-            Some(_) => return Err(ClaimError::SubjectNotString),
-        };
+        let room = room_claim_of(payload, requirements.require_room)?;
+        let subject = subject_of(payload, requirements.require_sub)?;
 
         let user = context
             .and_then(|c| c.get("user"))
@@ -403,6 +372,44 @@ pub fn numeric_date(payload: &Map<String, Value>, name: &str) -> Result<Option<i
         }
         Some(_) => Err(not_number),
     }
+}
+
+/// Reads the `room` claim; `require` is `asap_require_room_claim`. An empty string counts
+/// as absent. With `context.room.regex` true the claim is compiled as a [`RoomPattern`].
+pub fn room_claim_of(payload: &Map<String, Value>, require: bool) -> Result<RoomClaim, ClaimError> {
+    let regex = payload
+        .get("context")
+        .and_then(|c| c.get("room"))
+        .and_then(|r| r.get("regex"))
+        .is_some_and(truthy);
+    match payload.get("room") {
+        None | Some(Value::Null) => absent_or(require, RoomClaim::Absent, ClaimError::MissingRoom),
+        Some(Value::String(s)) if s.is_empty() => {
+            absent_or(require, RoomClaim::Absent, ClaimError::MissingRoom)
+        }
+        Some(Value::String(s)) if s == "*" => Ok(RoomClaim::Any),
+        Some(Value::String(s)) if regex => Ok(RoomClaim::Pattern(RoomPattern::new(s)?)),
+        Some(Value::String(s)) => Ok(RoomClaim::Exact(s.to_lowercase())),
+        Some(_) => Err(ClaimError::RoomNotString),
+    }
+}
+
+/// Reads the `sub` claim; `require` is `enable_domain_verification`. An empty string counts
+/// as absent.
+pub fn subject_of(payload: &Map<String, Value>, require: bool) -> Result<Subject, ClaimError> {
+    match payload.get("sub") {
+        None | Some(Value::Null) => absent_or(require, Subject::Absent, ClaimError::MissingSubject),
+        Some(Value::String(s)) if s.is_empty() => {
+            absent_or(require, Subject::Absent, ClaimError::MissingSubject)
+        }
+        Some(Value::String(s)) if s == "*" => Ok(Subject::Any),
+        Some(Value::String(s)) => Ok(Subject::Name(s.to_lowercase())),
+        Some(_) => Err(ClaimError::SubjectNotString),
+    }
+}
+
+fn absent_or<T>(require: bool, absent: T, missing: ClaimError) -> Result<T, ClaimError> {
+    if require { Err(missing) } else { Ok(absent) }
 }
 
 /// Reads `iss`: present and a string.

@@ -21,6 +21,7 @@ pub use affiliation::{Affiliation, affiliation_from_token};
 pub use claims::{
     ClaimError, ClaimRequirements, MAX_ROOM_PATTERN_BYTES, ROOM_PATTERN_SIZE_LIMIT, RoomClaim,
     RoomPattern, Subject, TokenClaims, UserContext, audience_of, issuer_of, numeric_date,
+    room_claim_of, subject_of,
 };
 pub use config::{
     AlgorithmFamily, DEFAULT_KEY_CACHE_SIZE, DEFAULT_KEY_CACHE_TTL_SECONDS,

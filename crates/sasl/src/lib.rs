@@ -40,6 +40,7 @@ pub mod mechanisms;
 pub mod saslprep;
 pub mod server;
 pub mod step;
+pub mod token;
 
 pub use credentials::{DeriveError, ScramCredentials, ScramHash, random_salt};
 pub use error::{SaslCondition, SaslError, ScramServerError};
