@@ -180,7 +180,16 @@ impl Explanation {
 
 impl fmt::Display for Explanation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "Room: {}", self.room_address)?;
+        let tenant = self
+            .url
+            .tenant
+            .as_ref()
+            .map_or(String::new(), |t| format!("{t}/"));
+        writeln!(
+            f,
+            "Meeting: https://{}/{tenant}{} -> room {}",
+            self.url.host, self.url.room, self.room_address
+        )?;
         for check in &self.checks {
             writeln!(
                 f,
@@ -308,14 +317,24 @@ pub fn explain(
 
             let payload = &decoded.payload;
             let exp = checks::exp(payload, now, settings.leeway, settings.require_exp);
-            let exp_detail = time_detail(payload.get("exp"), now, "expires", "never expires");
+            let exp_detail = time_detail(
+                payload.get("exp"),
+                now,
+                ("expires", "expired"),
+                "never expires",
+            );
             push(
                 "exp",
                 status(&exp),
                 format!("{}{exp_detail}", failure_prefix(&exp)),
             );
             let nbf = checks::nbf(payload, now, settings.leeway);
-            let nbf_detail = time_detail(payload.get("nbf"), now, "valid from", "no nbf");
+            let nbf_detail = time_detail(
+                payload.get("nbf"),
+                now,
+                ("valid from", "valid since"),
+                "no nbf",
+            );
             push(
                 "nbf",
                 status(&nbf),
@@ -484,7 +503,12 @@ fn show(value: &Value) -> String {
     value.to_string()
 }
 
-fn time_detail(value: Option<&Value>, now: u64, verb: &str, absent: &str) -> String {
+fn time_detail(
+    value: Option<&Value>,
+    now: u64,
+    (future, past): (&str, &str),
+    absent: &str,
+) -> String {
     let Some(value) = value else {
         return absent.to_owned();
     };
@@ -499,12 +523,11 @@ fn time_detail(value: Option<&Value>, now: u64, verb: &str, absent: &str) -> Str
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok().map(|_| t))
         .map_or_else(|| at.to_string(), rfc3339);
     let delta = i128::from(at) - i128::from(now);
-    let relative = if delta >= 0 {
-        format!("in {delta} s")
+    if delta > 0 {
+        format!("{future} {when} (in {delta} s)")
     } else {
-        format!("{} s ago", -delta)
-    };
-    format!("{verb} {when} ({relative})")
+        format!("{past} {when} ({} s ago)", -delta)
+    }
 }
 
 fn rfc3339(t: SystemTime) -> String {
