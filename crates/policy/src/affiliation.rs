@@ -43,6 +43,15 @@ pub fn affiliation_from_token(
 }
 
 impl MucPolicy {
+    /// When to kick this session from its rooms: the token's `exp` (seconds since the Unix
+    /// epoch) when `token_expiry = "kick"`, else `None`.
+    pub fn kick_at(&self, identity: &SessionIdentity) -> Option<i64> {
+        match self.config().token_expiry {
+            crate::TokenExpiry::Kick => identity.claims()?.exp(),
+            crate::TokenExpiry::Ignore => None,
+        }
+    }
+
     /// [`affiliation_from_token`] for this service; admins are left alone.
     pub fn affiliation_from_token(&self, identity: &SessionIdentity) -> Option<Affiliation> {
         if self.is_admin(identity) {

@@ -811,3 +811,17 @@ fn jitsi_codes_have_their_wire_names() {
         assert_eq!(code.as_str(), name);
     }
 }
+
+#[test]
+fn expiry_kick_deadline() {
+    let kick = policy(MucPolicyConfig {
+        token_expiry: crate::TokenExpiry::Kick,
+        ..profile_a(true)
+    });
+    let ignore = policy(profile_a(true));
+    let identity = token(json!({"exp": 4_100_000_000u64}));
+    assert_eq!(kick.kick_at(&identity), Some(4_100_000_000));
+    assert_eq!(ignore.kick_at(&identity), None);
+    assert_eq!(kick.kick_at(&token(json!({"exp": null}))), None);
+    assert_eq!(kick.kick_at(&account(FOCUS)), None);
+}

@@ -738,3 +738,37 @@ fn config_errors() {
     };
     assert!(TokenVerifier::new(&mismatch).is_err());
 }
+
+#[test]
+fn bearer_verdicts() {
+    use rookery_sasl::{BearerStatus, TokenVerdict};
+    let a = profile_a();
+    let cases = [
+        (
+            hs256(&claims(json!({"room": null}))),
+            BearerStatus::InsufficientScope,
+        ),
+        (
+            hs256(&claims(json!({"exp": NOW - 1}))),
+            BearerStatus::InvalidToken,
+        ),
+        ("x".to_owned(), BearerStatus::InvalidToken),
+    ];
+    for (token, want) in cases {
+        let err = verify(&a, &token).unwrap_err();
+        assert_eq!(
+            err.to_bearer_verdict(),
+            TokenVerdict::Rejected {
+                status: want,
+                text: err.reason().to_owned()
+            }
+        );
+    }
+    assert!(matches!(
+        TokenError::token_required().to_bearer_verdict(),
+        TokenVerdict::Rejected {
+            status: BearerStatus::InvalidRequest,
+            ..
+        }
+    ));
+}

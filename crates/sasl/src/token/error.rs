@@ -82,6 +82,24 @@ impl TokenError {
     pub fn claim_error(&self) -> Option<&ClaimError> {
         self.claim.as_ref()
     }
+
+    /// The OAUTHBEARER verdict for this refusal (RFC 7628 / RFC 6750 status): a missing
+    /// `room`/`sub` is `insufficient_scope`, a missing token `invalid_request`, anything
+    /// else `invalid_token`; the text is [`TokenError::reason`].
+    pub fn to_bearer_verdict(&self) -> crate::step::TokenVerdict {
+        use crate::step::BearerStatus;
+        let status = match (self.kind, &self.claim) {
+            (TokenErrorKind::TokenRequired, _) => BearerStatus::InvalidRequest,
+            (_, Some(ClaimError::MissingRoom | ClaimError::MissingSubject)) => {
+                BearerStatus::InsufficientScope
+            }
+            _ => BearerStatus::InvalidToken,
+        };
+        crate::step::TokenVerdict::Rejected {
+            status,
+            text: self.reason().to_owned(),
+        }
+    }
 }
 
 impl From<ClaimError> for TokenError {
