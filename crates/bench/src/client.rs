@@ -63,27 +63,29 @@ pub fn describe(elem: &[u8]) -> String {
 /// Presence that joins `room` (bare JID) as `nick`, asking for no history.
 pub fn join_presence(room: &str, nick: &str) -> String {
     format!(
-        "<presence to='{room}/{nick}'><x xmlns='http://jabber.org/protocol/muc'>\
+        "<presence xmlns='jabber:client' to='{room}/{nick}'><x xmlns='http://jabber.org/protocol/muc'>\
          <history maxstanzas='0'/></x></presence>"
     )
 }
 
 /// Presence that leaves `room` (bare JID).
 pub fn leave_presence(room: &str, nick: &str) -> String {
-    format!("<presence type='unavailable' to='{room}/{nick}'/>")
+    format!("<presence xmlns='jabber:client' type='unavailable' to='{room}/{nick}'/>")
 }
 
 /// Owner IQ that accepts the default configuration (XEP-0045 instant room).
 pub fn instant_room_iq(room: &str, id: &str) -> String {
     format!(
-        "<iq type='set' id='{id}' to='{room}'><query xmlns='http://jabber.org/protocol/muc#owner'>\
+        "<iq xmlns='jabber:client' type='set' id='{id}' to='{room}'><query xmlns='http://jabber.org/protocol/muc#owner'>\
          <x xmlns='jabber:x:data' type='submit'/></query></iq>"
     )
 }
 
 /// A groupchat message whose body carries `sender seq timestamp_us`.
 pub fn groupchat(room: &str, sender: usize, seq: u64, ts_us: u64) -> String {
-    format!("<message to='{room}' type='groupchat'><body>{sender} {seq} {ts_us}</body></message>")
+    format!(
+        "<message xmlns='jabber:client' to='{room}' type='groupchat'><body>{sender} {seq} {ts_us}</body></message>"
+    )
 }
 
 /// Parses the `sender seq timestamp_us` body written by [`groupchat`].
@@ -186,7 +188,7 @@ async fn login_steps(
     }
     writer
         .send(
-            "<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>"
+            "<iq xmlns='jabber:client' type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>"
                 .into(),
         )
         .await?;
@@ -287,6 +289,14 @@ impl Client {
                     }
                 }
             }
+        }
+    }
+
+    /// Sends the stream footer and closes at once, as most clients do; the server finishes
+    /// its teardown on its own (some servers answer the footer only after a delay).
+    pub async fn quit(mut self) {
+        if self.writer.close_stream().await.is_ok() {
+            self.writer.shutdown().await;
         }
     }
 

@@ -28,7 +28,7 @@ const READ_BUF_MAX: usize = 4 * 1024 * 1024;
 pub const FRAMING_NS: &str = "urn:ietf:params:xml:ns:xmpp-framing";
 
 /// An owned copy of a stream item, for the (rare) negotiation steps.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum OwnedItem {
     /// Stream header (`<stream:stream>` or `<open/>`), raw bytes.
     Open(Vec<u8>),
@@ -36,6 +36,16 @@ pub enum OwnedItem {
     Close,
     /// A first-level element, raw bytes.
     Element(Vec<u8>),
+}
+
+impl std::fmt::Debug for OwnedItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OwnedItem::Open(b) => write!(f, "Open({})", String::from_utf8_lossy(b)),
+            OwnedItem::Close => f.write_str("Close"),
+            OwnedItem::Element(b) => write!(f, "Element({})", String::from_utf8_lossy(b)),
+        }
+    }
 }
 
 impl OwnedItem {
@@ -129,6 +139,14 @@ pub async fn open(target: &Target, transport: Transport) -> Result<(Reader, Writ
 impl Reader {
     /// Waits for the next item and returns an owned copy.
     pub async fn next_owned(&mut self) -> Result<OwnedItem, BenchError> {
+        let item = self.next_owned_inner().await;
+        if trace_enabled() {
+            eprintln!("{} RECV {item:?}", crate::clock::now_us());
+        }
+        item
+    }
+
+    async fn next_owned_inner(&mut self) -> Result<OwnedItem, BenchError> {
         match self {
             Reader::Tcp { half, scan } => loop {
                 if let Some(item) = scan.next_item()? {
@@ -199,6 +217,12 @@ impl Reader {
     }
 }
 
+/// True when `ROOKERY_BENCH_TRACE` is set: negotiation and sends are printed to stderr.
+fn trace_enabled() -> bool {
+    static TRACE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *TRACE.get_or_init(|| std::env::var_os("ROOKERY_BENCH_TRACE").is_some())
+}
+
 /// The XML payload of a WebSocket frame; `None` for control frames.
 fn frame_payload(msg: &Message) -> Result<Option<&[u8]>, BenchError> {
     match msg {
@@ -212,6 +236,9 @@ fn frame_payload(msg: &Message) -> Result<Option<&[u8]>, BenchError> {
 impl Writer {
     /// Sends one or more serialized elements (on WebSocket: exactly one element).
     pub async fn send(&mut self, data: String) -> Result<(), BenchError> {
+        if trace_enabled() {
+            eprintln!("{} SEND {data}", crate::clock::now_us());
+        }
         match self {
             Writer::Tcp(w) => w.write_all(data.as_bytes()).await?,
             Writer::Ws(w) => w.send(Message::text(data)).await?,

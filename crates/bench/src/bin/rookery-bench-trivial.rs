@@ -13,7 +13,7 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
     /// c2s TCP port (0 picks a free one).
-    #[arg(long, default_value_t = 35222)]
+    #[arg(long, default_value_t = 17222)]
     port: u16,
     /// WebSocket port (RFC 7395, any path); omit to serve TCP only.
     #[arg(long)]

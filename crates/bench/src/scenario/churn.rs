@@ -24,7 +24,8 @@ pub struct ChurnParams {
     pub per_wave: usize,
     /// Cycles in flight at once.
     pub concurrency: usize,
-    /// Rooms the cycles spread over (cycle `k` joins room `k % rooms`).
+    /// Rooms the cycles spread over (cycle `k` joins room `k % rooms`); each room also has
+    /// one resident occupant for the whole run. PLAIN accounts used: `per_wave + rooms`.
     pub rooms: usize,
     /// Server pid for memory figures.
     pub pid: Option<u32>,
@@ -37,7 +38,7 @@ async fn cycle(target: &Target, account: usize, room: &str, nick: &str) -> Resul
     let mut c = login(target, Transport::Tcp, account).await?;
     c.join(room, nick, target.timeout).await?;
     c.leave(room, nick, target.timeout).await?;
-    c.close(target.timeout).await;
+    c.quit().await;
     Ok(())
 }
 
@@ -50,6 +51,24 @@ pub async fn run(target: Arc<Target>, p: &ChurnParams) -> Report {
     r.param("rooms", p.rooms);
     r.param("settle_ms", p.settle.as_millis() as u64);
     let tag = Arc::new(run_tag());
+    let room_of = |k: usize| format!("bench{tag}c{}@{}", k % p.rooms.max(1), target.muc_domain);
+    // One resident occupant per room keeps the rooms alive, as in a running conference:
+    // the churning sessions come and go, the rooms do not (some servers lose joins that
+    // race with the destruction of an emptied room).
+    let mut residents = Vec::new();
+    for k in 0..p.rooms.max(1) {
+        let account = p.per_wave + k;
+        let joined = async {
+            let mut c = login(&target, Transport::Tcp, account).await?;
+            c.join(&room_of(k), &format!("resident{k}"), target.timeout)
+                .await?;
+            Ok::<_, BenchError>(c)
+        };
+        match joined.await {
+            Ok(c) => residents.push(c),
+            Err(e) => r.errors.add(&e),
+        }
+    }
     let rss_start = p.pid.and_then(rss_kib);
     let mut waves = Vec::new();
     let mut rates = Vec::new();
