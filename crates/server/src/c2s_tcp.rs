@@ -119,6 +119,10 @@ struct Conversation {
     bound: Option<BoundSession>,
     kill: CancellationToken,
     tx: mpsc::Sender<crate::router::Outgoing>,
+    /// A token to verify before SASL can finish: `(host, token)`.
+    pending_token: Option<(String, Option<String>)>,
+    /// Claims of the token that authenticated this session, until bind.
+    token_claims: Option<Arc<rookery_policy::TokenClaims>>,
 }
 
 impl Conversation {
@@ -165,13 +169,14 @@ impl Conversation {
                     mechanism,
                 } => {
                     tracing::info!(%domain, user = username.as_deref().unwrap_or("(anonymous)"), %mechanism, "authenticated");
-                    self.bound = Some(BoundSession::authenticated(&domain, username));
+                    let mut b = BoundSession::authenticated(&domain, username);
+                    if let Some(claims) = self.token_claims.take() {
+                        b.set_token_claims(claims);
+                    }
+                    self.bound = Some(b);
                 }
-                Action::VerifyToken { .. } => {
-                    let more = self.session.token_verdict(Err(
-                        "token authentication is not configured on this host".into(),
-                    ));
-                    self.run_actions(more);
+                Action::VerifyToken { domain, token } => {
+                    self.pending_token = Some((domain, token));
                 }
                 Action::Bind { resource, iq_id } => {
                     let Some(b) = self.bound.as_mut() else {
@@ -269,6 +274,8 @@ async fn serve(
         bound: None,
         kill: kill.clone(),
         tx,
+        pending_token: None,
+        token_claims: None,
     };
     let deadline =
         tokio::time::Instant::now() + Duration::from_secs(core.config.c2s_negotiation_timeout);
@@ -303,6 +310,15 @@ async fn serve(
                     }
                 }
             }
+        }
+        while let Some((domain, token)) = conv.pending_token.take() {
+            let verdict =
+                crate::session_driver::verify_session_token(&core, &domain, token.as_deref()).await;
+            let verdict = verdict.map(|claims| {
+                conv.token_claims = claims;
+            });
+            let more = conv.session.token_verdict(verdict);
+            conv.run_actions(more);
         }
         if !conv.wbuf.is_empty() {
             let wrote = tokio::select! {

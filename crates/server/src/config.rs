@@ -97,6 +97,136 @@ pub struct Config {
     /// Served client hosts.
     #[serde(default, rename = "host")]
     pub hosts: Vec<HostConfig>,
+    /// The HTTP listener (WebSocket, BOSH, health, metrics); none without an `[http]`
+    /// section.
+    #[serde(default)]
+    pub http: Option<HttpConfig>,
+}
+
+/// A cross-origin permission: `true` (any origin), `false` (same origin only) or a list
+/// of allowed origins (`["https://meet.example.com"]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum CrossDomain {
+    /// Any origin (`true`) or none (`false`).
+    All(bool),
+    /// Exactly these origins.
+    Origins(Vec<String>),
+}
+
+impl Default for CrossDomain {
+    fn default() -> Self {
+        CrossDomain::All(false)
+    }
+}
+
+impl CrossDomain {
+    /// True when a request from `origin` may use the endpoint cross-domain.
+    pub fn allows(&self, origin: &str) -> bool {
+        match self {
+            CrossDomain::All(all) => *all,
+            CrossDomain::Origins(list) => list.iter().any(|o| o.eq_ignore_ascii_case(origin)),
+        }
+    }
+}
+
+fn default_http_addrs() -> Vec<SocketAddr> {
+    vec![SocketAddr::from(([127, 0, 0, 1], 5280))]
+}
+fn default_ws_frame_limit() -> usize {
+    256 * 1024
+}
+fn default_ws_ping_interval() -> u64 {
+    30
+}
+fn default_bosh_max_inactivity() -> u64 {
+    60
+}
+fn default_bosh_max_wait() -> u64 {
+    120
+}
+fn default_bosh_max_requests() -> u32 {
+    2
+}
+fn default_bosh_max_hold() -> u32 {
+    1
+}
+fn default_bosh_max_pause() -> u64 {
+    120
+}
+fn default_bosh_polling() -> u64 {
+    5
+}
+fn default_bosh_body_limit() -> usize {
+    1024 * 1024
+}
+
+/// `[http]`: XMPP over WebSocket (RFC 7395) and BOSH (XEP-0124/0206), `/health` and
+/// `/metrics`, on one listener.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Addresses to listen on (`127.0.0.1:5280`; port 0 picks a free port).
+    #[serde(default = "default_http_addrs")]
+    pub listen: Vec<SocketAddr>,
+    /// Which other origins may use `/http-bind` (CORS headers).
+    #[serde(default)]
+    pub cross_domain_bosh: CrossDomain,
+    /// Which other origins may open `/xmpp-websocket` (checked against `Origin`).
+    #[serde(default)]
+    pub cross_domain_websocket: CrossDomain,
+    /// Treat WebSocket and BOSH streams as encrypted (a TLS-terminating proxy is in front).
+    #[serde(default)]
+    pub consider_secure: bool,
+    /// Largest WebSocket message a client may send, in bytes.
+    #[serde(default = "default_ws_frame_limit")]
+    pub websocket_frame_limit: usize,
+    /// Seconds between server pings on an idle WebSocket; a client silent for two
+    /// intervals is disconnected. 0 disables pings.
+    #[serde(default = "default_ws_ping_interval")]
+    pub websocket_ping_interval: u64,
+    /// Upper bound, in seconds, on a BOSH session's `inactivity`.
+    #[serde(default = "default_bosh_max_inactivity")]
+    pub bosh_max_inactivity: u64,
+    /// Upper bound, in seconds, on how long a BOSH request is held (`wait`).
+    #[serde(default = "default_bosh_max_wait")]
+    pub bosh_max_wait: u64,
+    /// Upper bound on simultaneous requests per BOSH session (`requests`).
+    #[serde(default = "default_bosh_max_requests")]
+    pub bosh_max_requests: u32,
+    /// Upper bound on requests held per BOSH session (`hold`).
+    #[serde(default = "default_bosh_max_hold")]
+    pub bosh_max_hold: u32,
+    /// Longest `pause` a BOSH client may ask for, in seconds (`maxpause`).
+    #[serde(default = "default_bosh_max_pause")]
+    pub bosh_max_pause: u64,
+    /// Shortest interval, in seconds, between empty polls of a `hold='0'` session
+    /// (`polling`); faster polling is overactivity.
+    #[serde(default = "default_bosh_polling")]
+    pub bosh_polling: u64,
+    /// Largest BOSH request body, in bytes.
+    #[serde(default = "default_bosh_body_limit")]
+    pub bosh_body_limit: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: default_http_addrs(),
+            cross_domain_bosh: CrossDomain::default(),
+            cross_domain_websocket: CrossDomain::default(),
+            consider_secure: false,
+            websocket_frame_limit: default_ws_frame_limit(),
+            websocket_ping_interval: default_ws_ping_interval(),
+            bosh_max_inactivity: default_bosh_max_inactivity(),
+            bosh_max_wait: default_bosh_max_wait(),
+            bosh_max_requests: default_bosh_max_requests(),
+            bosh_max_hold: default_bosh_max_hold(),
+            bosh_max_pause: default_bosh_max_pause(),
+            bosh_polling: default_bosh_polling(),
+            bosh_body_limit: default_bosh_body_limit(),
+        }
+    }
 }
 
 /// `[c2s]`: where clients connect over TCP.
@@ -154,6 +284,8 @@ pub struct HostConfig {
     pub allow_unencrypted_plain_auth: Option<bool>,
     /// Overrides the global `c2s_require_encryption` for this host.
     pub c2s_require_encryption: Option<bool>,
+    /// `[host.token]`: JWT settings (Prosody/Jitsi key names) for `authentication = "token"`.
+    pub token: Option<rookery_policy::TokenHostConfig>,
 }
 
 impl Config {
@@ -202,6 +334,32 @@ impl Config {
                 "must be at least 4096 (RFC 7677)".into(),
             ));
         }
+        if let Some(http) = &self.http {
+            if http.websocket_frame_limit < 1024 {
+                return Err(invalid(
+                    "http.websocket_frame_limit",
+                    "must be at least 1024".into(),
+                ));
+            }
+            if http.bosh_body_limit < 1024 {
+                return Err(invalid(
+                    "http.bosh_body_limit",
+                    "must be at least 1024".into(),
+                ));
+            }
+            if http.bosh_max_requests < 1 || http.bosh_max_hold >= http.bosh_max_requests {
+                return Err(invalid(
+                    "http.bosh_max_hold",
+                    "must be smaller than http.bosh_max_requests".into(),
+                ));
+            }
+            if http.bosh_max_inactivity == 0 || http.bosh_max_wait == 0 {
+                return Err(invalid(
+                    "http.bosh_max_inactivity",
+                    "bosh_max_inactivity and bosh_max_wait must be at least 1".into(),
+                ));
+            }
+        }
         let mut seen = std::collections::HashSet::new();
         for h in &self.hosts {
             if rookery_proto::Jid::parse(&h.domain)
@@ -228,6 +386,22 @@ impl Config {
                     ),
                 ));
             }
+            match (&h.authentication, &h.token) {
+                (Authentication::Token, None) => {
+                    return Err(invalid(
+                        "host.token",
+                        format!(
+                            "host '{}' uses token authentication but has no [host.token] section",
+                            h.domain
+                        ),
+                    ));
+                }
+                (_, Some(t)) => {
+                    t.validate()
+                        .map_err(|e| invalid("host.token", format!("host '{}': {e}", h.domain)))?;
+                }
+                _ => {}
+            }
             for a in h.admins.iter().chain(&self.admins) {
                 if rookery_proto::Jid::parse(a).is_err() {
                     return Err(invalid("admins", format!("'{a}' is not a JID")));
@@ -253,6 +427,40 @@ mod tests {
     fn embedded_default_parses() {
         let c = Config::embedded_default().unwrap();
         assert!(c.host("localhost").is_some());
+        let http = c.http.unwrap();
+        assert_eq!(http.listen, default_http_addrs());
+    }
+
+    #[test]
+    fn http_section_defaults_and_cross_domain_forms() {
+        let c = Config::parse("[http]\n", "t.toml").unwrap();
+        let h = c.http.unwrap();
+        assert_eq!(h.listen, default_http_addrs());
+        assert_eq!(h.cross_domain_bosh, CrossDomain::All(false));
+        assert!(!h.cross_domain_bosh.allows("https://a.example"));
+        let c = Config::parse(
+            "[http]\ncross_domain_bosh = true\ncross_domain_websocket = [\"https://a.example\"]\n",
+            "t.toml",
+        )
+        .unwrap();
+        let h = c.http.unwrap();
+        assert!(h.cross_domain_bosh.allows("https://b.example"));
+        assert!(h.cross_domain_websocket.allows("https://A.example"));
+        assert!(!h.cross_domain_websocket.allows("https://b.example"));
+        assert!(
+            Config::parse("data_dir = \"x\"\n", "t.toml")
+                .unwrap()
+                .http
+                .is_none()
+        );
+        let e = Config::parse("[http]\nbosh_max_hold = 2\n", "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("bosh_max_hold"), "{e}");
+        let e = Config::parse("[http]\nbogus = 1\n", "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("bogus"), "{e}");
     }
 
     #[test]

@@ -13,12 +13,15 @@ use crate::router::Router;
 use crate::store::Store;
 
 /// Who a session is, decided once at authentication.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Identity {
     /// A local account that proved its password.
     Account,
-    /// An anonymous guest with a random localpart.
+    /// An anonymous guest with a random localpart (also a tokenless guest on a token host
+    /// that allows empty tokens).
     Guest,
+    /// A session whose JWT was verified at authentication; the claims cannot be missing.
+    Token(Arc<rookery_policy::TokenClaims>),
     /// The server itself (replies, bounces) or a service.
     Service,
 }
@@ -52,6 +55,36 @@ pub trait DomainService: Send + Sync {
     }
 }
 
+/// A token host's verifier and (for key-server/JWKS hosts) its key cache.
+pub struct TokenHost {
+    /// Verifies signatures and claims with the configured algorithm and key.
+    pub verifier: rookery_sasl::token::TokenVerifier,
+    /// Fetched public keys, when keys come from a key server or JWKS.
+    pub keys: Option<rookery_sasl::token::KeyCache>,
+}
+
+impl TokenHost {
+    /// Builds the verifier and key cache from the host's `[host.token]` settings.
+    pub fn new(cfg: &rookery_policy::TokenHostConfig) -> Result<TokenHost, String> {
+        let verifier = match cfg.key_mode().map_err(|e| e.to_string())? {
+            rookery_policy::KeyMode::PublicKeyFile(path) => {
+                let pem = std::fs::read(&path).map_err(|e| format!("{path}: {e}"))?;
+                rookery_sasl::token::TokenVerifier::with_public_key_pem(cfg, &pem)
+                    .map_err(|e| e.to_string())?
+            }
+            _ => rookery_sasl::token::TokenVerifier::new(cfg).map_err(|e| e.to_string())?,
+        };
+        let keys = match cfg.key_mode().map_err(|e| e.to_string())? {
+            rookery_policy::KeyMode::KeyServer(_) | rookery_policy::KeyMode::Jwks(_) => Some(
+                rookery_sasl::token::KeyCache::for_host(&verifier, cfg)
+                    .map_err(|e| e.to_string())?,
+            ),
+            _ => None,
+        };
+        Ok(TokenHost { verifier, keys })
+    }
+}
+
 /// Shared server context.
 pub struct Core {
     /// The configuration the server started with.
@@ -64,6 +97,8 @@ pub struct Core {
     pub hosts: HashMap<String, Arc<HostPolicy>>,
     /// Services keyed by domain.
     pub services: HashMap<String, Arc<dyn DomainService>>,
+    /// Token verification per token host.
+    pub token_hosts: HashMap<String, Arc<TokenHost>>,
     /// Parser limits for client streams.
     pub limits: Limits,
     /// Cancelled on shutdown.

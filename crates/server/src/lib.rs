@@ -36,6 +36,9 @@ pub enum StartError {
     /// TLS could not be configured.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    /// A token host could not be set up.
+    #[error("token host '{0}': {1}")]
+    Token(String, String),
     /// A listener could not bind.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -124,6 +127,13 @@ pub async fn start_with_store(config: Config, store: Store) -> Result<Running, S
         tls.insert(p.domain.clone(), tls::acceptor_for(h)?);
         hosts.insert(p.domain.clone(), Arc::new(p));
     }
+    let mut token_hosts = HashMap::new();
+    for h in &config.hosts {
+        if let (Authentication::Token, Some(t)) = (h.authentication, &h.token) {
+            let th = core::TokenHost::new(t).map_err(|e| StartError::Token(h.domain.clone(), e))?;
+            token_hosts.insert(h.domain.to_lowercase(), Arc::new(th));
+        }
+    }
     let limits = rookery_proto::Limits {
         max_stanza_bytes: config.c2s_stanza_size_limit,
         max_depth: 64,
@@ -150,6 +160,7 @@ pub async fn start_with_store(config: Config, store: Store) -> Result<Running, S
         store,
         hosts,
         services: HashMap::new(),
+        token_hosts,
         limits,
         shutdown: CancellationToken::new(),
     });

@@ -44,6 +44,24 @@ impl Env for CoreEnv<'_> {
     }
 }
 
+/// Verifies a session's token on a token host: `Ok(Some(claims))` for a verified token,
+/// `Ok(None)` for a tokenless guest the host allows, `Err(reason)` otherwise.
+pub async fn verify_session_token(
+    core: &Arc<Core>,
+    domain: &str,
+    token: Option<&str>,
+) -> Result<Option<Arc<rookery_policy::TokenClaims>>, String> {
+    let Some(host) = core.token_hosts.get(domain) else {
+        return Err("token authentication is not configured on this host".into());
+    };
+    let now = rookery_sasl::token::unix_now();
+    match rookery_sasl::token::authenticate(&host.verifier, host.keys.as_ref(), token, now).await {
+        Ok(rookery_sasl::token::TokenOutcome::Verified(claims)) => Ok(Some(Arc::new(*claims))),
+        Ok(rookery_sasl::token::TokenOutcome::Guest) => Ok(None),
+        Err(e) => Err(e.reason().to_owned()),
+    }
+}
+
 /// Writes one queued item; returns a stream error to send when the item asks to close.
 pub fn serialize_outgoing(
     out: &mut Vec<u8>,
@@ -91,6 +109,11 @@ impl BoundSession {
             directed: HashSet::new(),
             available: false,
         }
+    }
+
+    /// Marks this session as authenticated by a verified token.
+    pub fn set_token_claims(&mut self, claims: Arc<rookery_policy::TokenClaims>) {
+        self.identity = Arc::new(Identity::Token(claims));
     }
 
     /// Binds a resource; a session already bound to the same full JID is told `conflict`.
