@@ -10,6 +10,8 @@
 //! The driver runs each room in its own task with a bounded mailbox, serialises each
 //! [`Effect::Broadcast`] once (`rookery_proto::Prepared`) and splices every recipient in.
 
+#![warn(missing_docs)]
+
 pub mod address;
 pub mod affiliation;
 pub mod config;

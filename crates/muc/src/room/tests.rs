@@ -1,1 +1,13 @@
+//! Room state machine tests: a small harness plus one file per behaviour area.
 
+mod harness;
+
+mod admin;
+mod hooks;
+mod iq;
+mod join;
+mod messages;
+mod owner;
+mod presence;
+mod scale;
+mod views;
