@@ -97,6 +97,9 @@ pub struct Config {
     /// Served client hosts.
     #[serde(default, rename = "host")]
     pub hosts: Vec<HostConfig>,
+    /// `[[muc]]`: multi-user chat services, each on its own domain.
+    #[serde(default, rename = "muc")]
+    pub mucs: Vec<rookery_muc::MucConfig>,
     /// The HTTP listener (WebSocket, BOSH, health, metrics); none without an `[http]`
     /// section.
     #[serde(default)]

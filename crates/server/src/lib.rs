@@ -6,6 +6,7 @@
 pub mod c2s_tcp;
 pub mod config;
 pub mod core;
+pub mod muc_service;
 pub mod router;
 pub mod routing;
 pub mod server_iq;
@@ -154,16 +155,33 @@ pub async fn start_with_store(config: Config, store: Store) -> Result<Running, S
         listeners.push((ListenerKind::C2s, local));
         sockets.push(l);
     }
+    let mut services: HashMap<String, Arc<dyn core::DomainService>> = HashMap::new();
+    let mut mucs = Vec::new();
+    for m in &config.mucs {
+        let domain = m.domain.to_string();
+        let parent_admins = config
+            .hosts
+            .iter()
+            .filter(|h| domain.ends_with(&format!(".{}", h.domain.to_lowercase())))
+            .flat_map(|h| h.admins.iter().cloned())
+            .collect();
+        let svc = Arc::new(muc_service::MucDomain::new(m.clone(), parent_admins));
+        services.insert(domain, svc.clone());
+        mucs.push(svc);
+    }
     let core = Arc::new(Core {
         config,
         router: Router::new(),
         store,
         hosts,
-        services: HashMap::new(),
+        services,
         token_hosts,
         limits,
         shutdown: CancellationToken::new(),
     });
+    for m in &mucs {
+        m.load_persistent(&core);
+    }
     let tls = Arc::new(tls);
     let tasks = sockets
         .into_iter()
