@@ -14,4 +14,4 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
-ROOKERY_BIN="$PWD/target/debug/rookery" .venv/bin/python -m pytest -q tests/python
+ROOKERY_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/rookery" .venv/bin/python -m pytest -q tests/python
