@@ -48,12 +48,11 @@ impl<I> Room<I> {
         now: Timestamp,
         out: &mut Vec<Effect>,
     ) {
-        let items: Vec<Element> = stanza
+        let items: Vec<&Element> = stanza
             .first_child()
             .map(|q| {
                 q.children()
                     .filter(|c| c.is("item", ns::MUC_ADMIN))
-                    .cloned()
                     .collect()
             })
             .unwrap_or_default();
@@ -82,7 +81,7 @@ impl<I> Room<I> {
         (seq, actor)
     }
 
-    fn admin_get(&self, items: &[Element], sender: &Sender<I>) -> Result<Element, StanzaError> {
+    fn admin_get(&self, items: &[&Element], sender: &Sender<I>) -> Result<Element, StanzaError> {
         let [item] = items else {
             return Err(bad("a list request has exactly one item"));
         };
@@ -201,7 +200,7 @@ impl<I> Room<I> {
     fn admin_set(
         &mut self,
         stanza: &Element,
-        items: &[Element],
+        items: &[&Element],
         sender: &Sender<I>,
         now: Timestamp,
         out: &mut Vec<Effect>,

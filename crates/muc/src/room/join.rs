@@ -13,7 +13,7 @@ use super::occupants::{Occupant, sanitize_presence};
 use super::outbound::{reply_error, send};
 use super::{Lifecycle, Room};
 use crate::affiliation::Affiliation;
-use crate::effect::{CloseReason, Effect};
+use crate::effect::Effect;
 use crate::history::HistoryRequest;
 use crate::hooks::{Decision, JoinGrant, OccupantInfo, PreCreate, PreJoin, RoomSetup};
 use crate::input::Sender;
@@ -55,7 +55,8 @@ impl<I> Room<I> {
         Ok(())
     }
 
-    /// Refuses a join with one error presence; a room that was being created stays uncreated.
+    /// Refuses a join with one error presence; a room that was being created stays uncreated
+    /// (and [`Room::handle`] then reports it closed).
     fn refuse(
         &mut self,
         stanza: &Element,
@@ -64,12 +65,6 @@ impl<I> Room<I> {
         out: &mut Vec<Effect>,
     ) {
         reply_error(out, stanza, &sender.jid, e);
-        if self.lifecycle == Lifecycle::Fresh && self.occupants.is_empty() {
-            out.push(Effect::Closed {
-                room: self.jid.clone(),
-                reason: CloseReason::NotCreated,
-            });
-        }
     }
 
     /// Handles a join presence from a non-occupant.

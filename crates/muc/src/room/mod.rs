@@ -141,6 +141,7 @@ impl<I> Room<I> {
             RoomInput::SessionGone { jid } => self.session_gone(&jid, now, &mut out),
             RoomInput::Tick => {}
         }
+        self.close_if_uncreated(&mut out);
         out
     }
 
@@ -154,7 +155,20 @@ impl<I> Room<I> {
         let mut out = Vec::new();
         self.expire_iqs(now, &mut out);
         self.on_stanza(stanza, sender, now, &mut out);
+        self.close_if_uncreated(&mut out);
         out
+    }
+
+    /// A room still uncreated after an input (a refused creating join, or stray traffic)
+    /// tells its driver to drop it, once.
+    fn close_if_uncreated(&mut self, out: &mut Vec<Effect>) {
+        let closed = out.iter().any(|e| matches!(e, Effect::Closed { .. }));
+        if self.lifecycle == Lifecycle::Fresh && self.occupants.is_empty() && !closed {
+            out.push(Effect::Closed {
+                room: self.jid.clone(),
+                reason: CloseReason::NotCreated,
+            });
+        }
     }
 
     /// The internal bare room JID.
@@ -253,6 +267,24 @@ impl<I> Room<I> {
         };
         let view = to.to_bare();
         let nick = to.resource().map(str::to_owned);
+        if self.lifecycle == Lifecycle::Fresh
+            && !(stanza.name == "presence" && stanza.attr("type").is_none())
+        {
+            // The room does not exist (yet, or any more): only a join may create it.
+            let answerable = matches!(
+                (stanza.name.as_str(), stanza.attr("type")),
+                ("message", t) if t != Some("error")
+            ) || matches!(
+                (stanza.name.as_str(), stanza.attr("type")),
+                ("iq", Some("get" | "set"))
+            );
+            if answerable {
+                let err =
+                    StanzaError::new(StanzaErrorCondition::ItemNotFound).with_text("no such room");
+                reply_error(out, &stanza, &sender.jid, err);
+            }
+            return;
+        }
         match stanza.name.as_str() {
             "presence" => self.on_presence(stanza, sender, view, nick, now, out),
             "message" => self.on_message(stanza, sender, view, nick, now, out),

@@ -337,3 +337,55 @@ fn history_request_limits_on_join() {
         );
     }
 }
+
+#[test]
+fn an_uncreated_room_answers_item_not_found_and_asks_to_be_dropped() {
+    let cases = [
+        (
+            format!("<message to='{ROOM}' type='groupchat'><body>x</body></message>"),
+            Some(C::ItemNotFound),
+        ),
+        (
+            format!(
+                "<iq to='{ROOM}' type='get' id='1'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>"
+            ),
+            Some(C::ItemNotFound),
+        ),
+        (
+            format!("<iq to='{ROOM}/n' type='set' id='1'><jingle xmlns='urn:xmpp:jingle:1'/></iq>"),
+            Some(C::ItemNotFound),
+        ),
+        (format!("<presence to='{ROOM}' />"), Some(C::JidMalformed)),
+        (
+            format!("<presence to='{ROOM}/n' type='unavailable'/>"),
+            None,
+        ),
+        (format!("<iq to='{ROOM}' type='result' id='1'/>"), None),
+    ];
+    for (xml, want) in cases {
+        let mut t = T::new();
+        let fx = t.send("eve", &xml);
+        assert_eq!(error_to(&fx, "eve"), want, "{xml}");
+        assert!(
+            matches!(
+                fx.last(),
+                Some(Effect::Closed {
+                    reason: CloseReason::NotCreated,
+                    ..
+                })
+            ),
+            "{xml}: {fx:?}"
+        );
+        assert_eq!(fx.len(), usize::from(want.is_some()) + 1, "{xml}");
+    }
+    let mut t = T::new();
+    assert!(matches!(t.tick().as_slice(), [Effect::Closed { .. }]));
+}
+
+#[test]
+fn rooms_can_move_between_threads() {
+    fn assert_send<T: Send + 'static>() {}
+    assert_send::<Room<()>>();
+    assert_send::<crate::Service<crate::IdentityMapper>>();
+    assert_send::<Effect>();
+}

@@ -207,3 +207,35 @@ fn probes_and_subscriptions_are_ignored() {
         );
     }
 }
+
+#[test]
+fn presence_broadcast_roles_hide_visitors() {
+    let mut t = T::new();
+    t.join_all(&["boss", "bob"]);
+    t.room.config.moderated = true;
+    t.room.config.presence_broadcast = vec![crate::Role::Moderator, crate::Role::Participant];
+    let fx = t.join("vic");
+    assert!(to(&fx, "boss").is_empty() && to(&fx, "bob").is_empty());
+    let got = to(&fx, "vic");
+    assert_eq!(
+        shape(&got),
+        [
+            ("presence".into(), occ("boss")),
+            ("presence".into(), occ("bob")),
+            ("presence".into(), occ("vic")),
+            ("subject".into(), ROOM.into()),
+        ]
+    );
+    // the others do not see the visitor come or go either; a newcomer does not see it
+    assert!(
+        to(&t.join("dan"), "dan")
+            .iter()
+            .all(|p| p.attr("from") != Some(occ("vic").as_str()))
+    );
+    let fx = t.send(
+        "vic",
+        &format!("<presence to='{ROOM}/vic' type='unavailable'/>"),
+    );
+    assert!(to(&fx, "boss").is_empty());
+    assert_eq!(codes(&to(&fx, "vic")[0]), [110]);
+}
