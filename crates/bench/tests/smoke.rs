@@ -154,6 +154,9 @@ async fn every_scenario_against_the_trivial_server() {
     assert_rooms(&v, 1, 4, 2);
     assert_eq!(v["figures"]["offered_deliveries_per_s"], 1600.0);
 
+    let v = bench(tcp, ws, &["muc", "--occupants", "5", "--messages", "0"]).await;
+    assert_rooms(&v, 1, 5, 0);
+
     let v = bench(
         tcp,
         ws,

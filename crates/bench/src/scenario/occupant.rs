@@ -59,6 +59,8 @@ pub struct ReaderCtx {
     pub events: mpsc::UnboundedSender<JoinEvent>,
     /// Set to true to stop the reader.
     pub stop: watch::Receiver<bool>,
+    /// Changes when the message phase starts (and `expected` is set): time to re-check.
+    pub started: watch::Receiver<Option<Arc<Start>>>,
 }
 
 /// What a reader counted.
@@ -80,6 +82,8 @@ pub struct RecvStats {
 pub async fn reader_task(mut reader: Reader, ctx: ReaderCtx) -> (Reader, RecvStats) {
     let mut st = RecvStats::default();
     let mut stop = ctx.stop.clone();
+    let mut started = ctx.started.clone();
+    let mut await_start = true;
     let mut last_us = 0u64;
     loop {
         if st.received >= ctx.expected.load(Ordering::Acquire) || *stop.borrow() {
@@ -90,6 +94,13 @@ pub async fn reader_task(mut reader: Reader, ctx: ReaderCtx) -> (Reader, RecvSta
             biased;
             r = reader.read_batch(|item| on_item(item, &mut st, &ctx, &mut now)) => r,
             _ = stop.changed() => break,
+            changed = started.changed(), if await_start => {
+                await_start = false;
+                if changed.is_err() {
+                    break;
+                }
+                Ok(())
+            }
         };
         if let Some(t) = now {
             last_us = last_us.max(t);

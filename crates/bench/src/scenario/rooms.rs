@@ -104,6 +104,7 @@ pub async fn run(target: Arc<Target>, p: &RoomsParams, scenario: &'static str) -
             windowed: p.rate.is_none() && p.window > 0,
             events: ev_tx,
             stop: stop_rx.clone(),
+            started: start_rx.clone(),
         };
         let dctx = DriverCtx {
             idx: i,
