@@ -9,6 +9,21 @@
 //!
 //! The driver runs each room in its own task with a bounded mailbox, serialises each
 //! [`Effect::Broadcast`] once (`rookery_proto::Prepared`) and splices every recipient in.
+//!
+//! # Wiring (what a server does)
+//!
+//! 1. Per `[[muc]]` block: `Arc<MucConfig>` (validated), one `Arc<HookChain<I>>`, and a
+//!    [`Service`] with the tenant [`AddressMapper`].
+//! 2. For a routed stanza, [`Service::target`] on its `to`: `Service` → [`Service::handle`];
+//!    `Invalid` → [`Service::refuse_invalid`]; `Room { room, .. }` → the room task keyed by
+//!    `room`, fed the stanza unchanged (its `to` is the client's view).
+//! 3. No task for `room`: a stored [`RoomRecord`] → [`Room::from_record`]; otherwise
+//!    [`Service::new_room`] says `Create` ([`Room::new`]), `Reply` or `Ignore`.
+//! 4. In the task: `room.handle(RoomInput::Stanza { stanza, sender }, Timestamp::now())`,
+//!    plus `RoomInput::SessionGone` when a session that joined ends and a periodic
+//!    `RoomInput::Tick`. Carry the effects out in order; pass `Summary`, `Closed` and
+//!    `Forget` to [`Service::observe`]; on `Closed` remove the routing entry and route any
+//!    stanzas still queued again; `Persist`/`Forget` go to the store; `Idle` may unload.
 
 #![warn(missing_docs)]
 

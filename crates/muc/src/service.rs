@@ -24,6 +24,9 @@ pub enum Target {
         /// The bare room JID as addressed (the sender's view).
         view: Jid,
     },
+    /// On this service's domain but naming no possible room (e.g. a malformed tenant
+    /// node): answer with [`Service::refuse_invalid`].
+    Invalid,
 }
 
 /// What to do with a stanza for a room that has no live task.
@@ -95,8 +98,27 @@ impl<M: AddressMapper> Service<M> {
             return Some(Target::Service);
         }
         let view = to.to_bare();
-        let room = self.mapper.to_internal(service, &view)?;
-        Some(Target::Room { room, view })
+        match self.mapper.to_internal(service, &view) {
+            Some(room) => Some(Target::Room { room, view }),
+            None => Some(Target::Invalid),
+        }
+    }
+
+    /// The answer to a stanza whose target is [`Target::Invalid`]: `jid-malformed` for
+    /// requests and messages, nothing for errors, results and presence other than joins.
+    pub fn refuse_invalid(&self, stanza: &Element, sender: &Jid) -> Vec<Effect> {
+        let kind = stanza.attr("type");
+        let answer = match (stanza.name.as_str(), kind) {
+            ("message", Some("error")) | ("iq", Some("result" | "error")) => false,
+            ("message" | "iq", _) | ("presence", None) => true,
+            _ => false,
+        };
+        if !answer {
+            return Vec::new();
+        }
+        let err =
+            StanzaError::new(StanzaErrorCondition::JidMalformed).with_text("not a room address");
+        reply(stanza, sender, err).into_iter().collect()
     }
 
     /// Answers a stanza addressed to the service domain (or a tenant subdomain) itself.

@@ -54,6 +54,46 @@ fn targets() {
         })
     );
     assert_eq!(s.target(&j("room@other.example")), None);
+
+    // a mapper that refuses some nodes on its own domain
+    struct NoBrackets;
+    impl AddressMapper for NoBrackets {
+        fn serves(&self, service: &Jid, domain: &str) -> bool {
+            service.domain() == domain
+        }
+        fn to_internal(&self, _service: &Jid, addressed: &Jid) -> Option<Jid> {
+            (!addressed.as_str().contains('[')).then(|| addressed.to_bare())
+        }
+        fn to_view(&self, _service: &Jid, internal: &Jid, _view: &str) -> Option<Jid> {
+            Some(internal.clone())
+        }
+    }
+    let mut c = MucConfig::new(j("muc.example"));
+    c.name = None;
+    let s = Service::new(Arc::new(c), NoBrackets);
+    assert_eq!(s.target(&j("[bad@muc.example/n")), Some(Target::Invalid));
+    let fx = s.refuse_invalid(
+        &parse("<message to='[bad@muc.example'><body>x</body></message>"),
+        &sender(),
+    );
+    assert_eq!(
+        StanzaError::from_stanza(reply_of(&fx)).unwrap().condition,
+        C::JidMalformed
+    );
+    assert!(
+        s.refuse_invalid(
+            &parse("<iq to='[bad@muc.example' type='result' id='1'/>"),
+            &sender()
+        )
+        .is_empty()
+    );
+    assert!(
+        s.refuse_invalid(
+            &parse("<presence to='[bad@muc.example/n' type='unavailable'/>"),
+            &sender()
+        )
+        .is_empty()
+    );
 }
 
 #[test]
