@@ -240,6 +240,13 @@ fn dispatch(core: &Arc<Core>, inner: &Arc<Inner>, sender: &Sender, to: Jid, stan
             &stanza,
             StanzaError::new(StanzaErrorCondition::ItemNotFound).with_text("no such room address"),
         ),
+        Some(Target::Invalid) => {
+            let effects = match inner.service.lock() {
+                Ok(s) => s.refuse_invalid(&stanza, &sender.jid),
+                Err(_) => Vec::new(),
+            };
+            carry_out(core, inner, effects);
+        }
         Some(Target::Service) => {
             let effects = match inner.service.lock() {
                 Ok(s) => s.handle(&stanza, &sender.jid),
