@@ -6,6 +6,7 @@
 pub mod c2s_tcp;
 pub mod config;
 pub mod core;
+pub mod http;
 pub mod muc_service;
 pub mod router;
 pub mod routing;
@@ -55,6 +56,8 @@ pub enum StartError {
 pub enum ListenerKind {
     /// Client TCP (STARTTLS).
     C2s,
+    /// HTTP: WebSocket, BOSH, health and metrics.
+    Http,
 }
 
 /// A running server.
@@ -72,6 +75,14 @@ impl Running {
         self.listeners
             .iter()
             .find(|(k, _)| *k == ListenerKind::C2s)
+            .map(|(_, a)| *a)
+    }
+
+    /// The first HTTP (WebSocket/BOSH) address.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.listeners
+            .iter()
+            .find(|(k, _)| *k == ListenerKind::Http)
             .map(|(_, a)| *a)
     }
 
@@ -155,6 +166,21 @@ pub async fn start_with_store(config: Config, store: Store) -> Result<Running, S
         listeners.push((ListenerKind::C2s, local));
         sockets.push(l);
     }
+    let mut http_sockets = Vec::new();
+    for addr in config.http.iter().flat_map(|h| h.listen.iter()) {
+        let l = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: *addr,
+                source,
+            })?;
+        let local = l.local_addr().map_err(|source| StartError::Bind {
+            addr: *addr,
+            source,
+        })?;
+        listeners.push((ListenerKind::Http, local));
+        http_sockets.push(l);
+    }
     let mut services: HashMap<String, Arc<dyn core::DomainService>> = HashMap::new();
     let mut mucs = Vec::new();
     for m in &config.mucs {
@@ -183,10 +209,18 @@ pub async fn start_with_store(config: Config, store: Store) -> Result<Running, S
         m.load_persistent(&core);
     }
     let tls = Arc::new(tls);
-    let tasks = sockets
+    let mut tasks: Vec<_> = sockets
         .into_iter()
         .map(|l| tokio::spawn(c2s_tcp::accept_loop(core.clone(), tls.clone(), l)))
         .collect();
+    if !http_sockets.is_empty() {
+        let http = http::HttpService::new(core.clone());
+        tasks.extend(
+            http_sockets
+                .into_iter()
+                .map(|l| tokio::spawn(http.clone().serve(l))),
+        );
+    }
     Ok(Running {
         listeners,
         core,

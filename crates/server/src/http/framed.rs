@@ -1,0 +1,306 @@
+//! The session glue shared by the element-framed transports (WebSocket, BOSH): it feeds
+//! [`Input`]s to the sans-io [`Session`], carries out its [`Action`]s through the same
+//! [`BoundSession`] as TCP, and queues what must go to the client as [`Out`] items that each
+//! transport frames its own way (one WebSocket message per item, or one BOSH body per
+//! response).
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use rookery_c2s::{Action, Input, Session, TransportInfo};
+use rookery_proto::{Element, StreamErrorCondition, StreamHeader, ns, stream_error};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::metrics::{HttpMetrics, Transport};
+use super::params::TransportParams;
+use crate::core::Core;
+use crate::router::Outgoing;
+use crate::session_driver::{BoundSession, CoreEnv, serialize_outgoing};
+
+/// One thing to send to the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Out {
+    /// Our stream header: `<open/>` on WebSocket, session attributes on BOSH.
+    Open {
+        /// The stream id.
+        id: String,
+        /// The host we speak for.
+        from: String,
+    },
+    /// One serialised top-level element that declares its own namespace.
+    Element(Vec<u8>),
+    /// The stream ends; the stream error (already serialised, when there is one) goes
+    /// first.
+    Close(Option<Vec<u8>>),
+}
+
+/// A client session behind a framed transport.
+pub struct FramedSession {
+    core: Arc<Core>,
+    metrics: Arc<HttpMetrics>,
+    transport: Transport,
+    session: Session,
+    bound: Option<BoundSession>,
+    kill: CancellationToken,
+    tx: mpsc::Sender<Outgoing>,
+    out: Vec<Out>,
+    header_sent: bool,
+    closing: bool,
+    params: TransportParams,
+    /// A token to verify before SASL can finish: `(host, token)`.
+    pending_token: Option<(String, Option<String>)>,
+    /// Claims of the token that authenticated this session, until authentication ends.
+    token_claims: Option<Arc<rookery_policy::TokenClaims>>,
+}
+
+impl std::fmt::Debug for FramedSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FramedSession")
+            .field("session", &self.session)
+            .field("closing", &self.closing)
+            .finish()
+    }
+}
+
+/// A header for [`Input::Open`] built from the attributes of an `<open/>` element or a
+/// BOSH session request.
+pub fn header(to: Option<&str>, version: Option<&str>, lang: Option<&str>) -> StreamHeader {
+    StreamHeader {
+        to: to.map(str::to_owned),
+        from: None,
+        version: version.map(str::to_owned),
+        lang: lang.map(str::to_owned),
+        id: None,
+        default_ns: ns::CLIENT.to_owned(),
+        bindings: Vec::new(),
+    }
+}
+
+impl FramedSession {
+    /// A new session; `tx` and `kill` are the mailbox and kill token the router gets at bind.
+    pub fn new(
+        core: Arc<Core>,
+        metrics: Arc<HttpMetrics>,
+        transport: Transport,
+        params: TransportParams,
+        tx: mpsc::Sender<Outgoing>,
+        kill: CancellationToken,
+    ) -> Self {
+        let encrypted = core
+            .config
+            .http
+            .as_ref()
+            .map(|h| h.consider_secure)
+            .unwrap_or(false);
+        let mut session = Session::new(TransportInfo {
+            starttls_available: false,
+            encrypted,
+            sm_available: false,
+        });
+        session.set_transport_token(params.token.clone());
+        tracing::debug!(?params, "transport parameters");
+        FramedSession {
+            core,
+            metrics,
+            transport,
+            session,
+            bound: None,
+            kill,
+            tx,
+            out: Vec::new(),
+            header_sent: false,
+            closing: false,
+            params,
+            pending_token: None,
+            token_claims: None,
+        }
+    }
+
+    /// True once a resource is bound (the mailbox is live).
+    pub fn is_bound(&self) -> bool {
+        self.session.is_bound()
+    }
+
+    /// True once the stream is ending: the caller flushes [`Self::take_out`] and stops.
+    pub fn is_closing(&self) -> bool {
+        self.closing
+    }
+
+    /// The host the client asked for, once known.
+    pub fn host(&self) -> Option<String> {
+        self.session.host().map(|h| h.domain.clone())
+    }
+
+    /// Everything queued for the client since the last call.
+    pub fn take_out(&mut self) -> Vec<Out> {
+        std::mem::take(&mut self.out)
+    }
+
+    /// Feeds one input to the session.
+    pub fn input(&mut self, input: Input) {
+        if self.closing {
+            return;
+        }
+        let input = match input {
+            Input::Element(el)
+                if el.ns == ns::SM && self.session.is_bound() && self.bound.is_some() =>
+            {
+                let mut buf = Vec::new();
+                if let Some(b) = self.bound.as_mut() {
+                    b.stream_management_unsupported(&mut buf, &el);
+                }
+                self.out.push(Out::Element(buf));
+                return;
+            }
+            other => other,
+        };
+        let env = CoreEnv(&self.core);
+        let actions = self.session.handle(&env, input);
+        self.run_actions(actions);
+    }
+
+    /// True when a token waits for [`Self::settle_token`].
+    pub fn token_pending(&self) -> bool {
+        self.pending_token.is_some()
+    }
+
+    /// Verifies the token the session asked about (key fetches may wait on the network)
+    /// and hands the verdict back to the session.
+    pub async fn settle_token(&mut self) {
+        while let Some((domain, token)) = self.pending_token.take() {
+            let verdict =
+                crate::session_driver::verify_session_token(&self.core, &domain, token.as_deref())
+                    .await;
+            let verdict = verdict.map(|claims| self.token_claims = claims);
+            let more = self.session.token_verdict(verdict);
+            self.run_actions(more);
+        }
+    }
+
+    /// Ends the stream with a stream error (sent after our header if none was sent yet).
+    pub fn error(&mut self, cond: StreamErrorCondition, text: &str) {
+        if self.closing {
+            return;
+        }
+        if !self.header_sent {
+            let from = self.host().unwrap_or_default();
+            self.out.push(Out::Open {
+                id: "error".into(),
+                from,
+            });
+            self.header_sent = true;
+        }
+        let mut buf = Vec::with_capacity(256);
+        rookery_proto::serialize::write_element(&mut buf, &stream_error(cond, Some(text)), "");
+        self.out.push(Out::Close(Some(buf)));
+        self.metrics
+            .of(self.transport)
+            .errors
+            .fetch_add(1, Ordering::Relaxed);
+        self.closing = true;
+    }
+
+    /// Ends the stream without an error (the client closed, or the transport went away).
+    pub fn close(&mut self) {
+        if self.closing {
+            return;
+        }
+        self.out.push(Out::Close(None));
+        self.closing = true;
+    }
+
+    /// Queues one mailbox item for the client.
+    pub fn deliver(&mut self, item: Outgoing) {
+        if self.closing {
+            return;
+        }
+        let mut buf = Vec::with_capacity(256);
+        match serialize_outgoing(&mut buf, item, "") {
+            None => self.out.push(Out::Element(buf)),
+            Some((cond, text)) => self.error(cond, &text),
+        }
+    }
+
+    fn send(&mut self, el: &Element) {
+        let mut buf = Vec::with_capacity(256);
+        rookery_proto::serialize::write_element(&mut buf, el, "");
+        self.out.push(Out::Element(buf));
+    }
+
+    fn run_actions(&mut self, actions: Vec<Action>) {
+        for a in actions {
+            if self.closing {
+                return;
+            }
+            match a {
+                Action::OpenStream { id, from } => {
+                    self.out.push(Out::Open { id, from });
+                    self.header_sent = true;
+                }
+                Action::Send(el) => self.send(&el),
+                Action::StartTls => {
+                    // Never offered on these transports; the session refuses it first.
+                    self.error(
+                        StreamErrorCondition::UnsupportedFeature,
+                        "STARTTLS is not available on this transport",
+                    );
+                }
+                Action::Restart => self.header_sent = false,
+                Action::Authenticated {
+                    domain,
+                    username,
+                    mechanism,
+                } => {
+                    tracing::info!(%domain, user = username.as_deref().unwrap_or("(anonymous)"), %mechanism, transport = ?self.transport, room = self.params.room.as_deref().unwrap_or(""), tenant = self.params.prefix.as_deref().unwrap_or(""), "authenticated");
+                    self.metrics
+                        .of(self.transport)
+                        .authenticated
+                        .fetch_add(1, Ordering::Relaxed);
+                    let mut b = BoundSession::authenticated(&domain, username);
+                    if let Some(claims) = self.token_claims.take() {
+                        b.set_token_claims(claims);
+                    }
+                    self.bound = Some(b);
+                }
+                Action::VerifyToken { domain, token } => {
+                    self.pending_token = Some((domain, token));
+                }
+                Action::Bind { resource, iq_id } => {
+                    let Some(b) = self.bound.as_mut() else {
+                        self.error(StreamErrorCondition::NotAuthorized, "not authenticated");
+                        return;
+                    };
+                    let more =
+                        match b.bind(&self.core, resource, self.tx.clone(), self.kill.clone()) {
+                            Ok(jid) => self.session.bound(jid, &iq_id),
+                            Err(e) => self.session.bind_failed(&iq_id, e),
+                        };
+                    self.run_actions(more);
+                }
+                Action::Route(el) => {
+                    if let Some(b) = self.bound.as_mut() {
+                        b.route(&self.core, el);
+                    }
+                }
+                Action::Close(err) => {
+                    match err {
+                        Some((cond, text)) => self.error(cond, &text),
+                        None => self.close(),
+                    }
+                    return;
+                }
+            }
+        }
+    }
+}
+
+impl Drop for FramedSession {
+    /// The connection is gone (however the task ended): unbind and tell directed-presence
+    /// recipients.
+    fn drop(&mut self) {
+        if let Some(b) = self.bound.take() {
+            b.end(&self.core);
+        }
+    }
+}
