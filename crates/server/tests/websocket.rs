@@ -446,3 +446,140 @@ async fn the_url_token_authenticates_anonymous_on_a_token_host() {
     }
     srv.shutdown().await;
 }
+
+#[tokio::test]
+async fn cross_domain_websocket_checks_the_origin() {
+    let cases = [
+        (
+            "cross_domain_websocket = false",
+            Some("https://evil.example"),
+            Some(403),
+        ),
+        ("cross_domain_websocket = false", None, None),
+        (
+            "cross_domain_websocket = [\"https://meet.example\"]",
+            Some("https://meet.example"),
+            None,
+        ),
+        (
+            "cross_domain_websocket = [\"https://meet.example\"]",
+            Some("https://evil.example"),
+            Some(403),
+        ),
+        (
+            "cross_domain_websocket = true",
+            Some("https://evil.example"),
+            None,
+        ),
+    ];
+    for (rule, origin, refused) in cases {
+        let srv = start(test_config(&format!("{HTTP}{rule}\n")), &[]).await;
+        let addr = srv.http_addr().unwrap();
+        let mut req = format!("ws://{addr}/xmpp-websocket")
+            .into_client_request()
+            .unwrap();
+        req.headers_mut()
+            .insert("Sec-WebSocket-Protocol", "xmpp".parse().unwrap());
+        if let Some(o) = origin {
+            req.headers_mut().insert("Origin", o.parse().unwrap());
+        }
+        match (tokio_tungstenite::connect_async(req).await, refused) {
+            (Err(WsError::Http(resp)), Some(status)) => {
+                assert_eq!(resp.status(), status, "{rule} {origin:?}")
+            }
+            (Ok(_), None) => {}
+            (other, _) => panic!("{rule} {origin:?}: {:?}", other.map(|_| ())),
+        }
+        srv.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn pings_keep_readers_and_drop_silent_clients() {
+    let cfg = test_config(&format!("{HTTP}websocket_ping_interval = 1\n"));
+    let srv = start(cfg, &[]).await;
+    let addr = srv.http_addr().unwrap();
+    // A reading client is pinged (tungstenite answers with a pong) and stays connected.
+    let mut reader = ws_connect(addr, "/xmpp-websocket").await;
+    let mut pings = 0;
+    while pings < 3 {
+        match tokio::time::timeout(STEP, reader.io.next()).await.unwrap() {
+            Some(Ok(Message::Ping(_))) => pings += 1,
+            other => panic!("expected pings, got {other:?}"),
+        }
+    }
+    reader.login_anonymous().await;
+    // A client that never answers pings (a raw socket: no automatic pongs) is dropped
+    // with connection-timeout after two silent intervals.
+    let frames = silent_raw_client(addr).await;
+    assert!(frames.iter().any(|(op, _)| *op == 0x9), "no ping seen");
+    let error = frames
+        .iter()
+        .find(|(op, p)| *op == 0x1 && p.contains("stream:error"))
+        .map(|(_, p)| p.clone())
+        .expect("no stream error");
+    assert!(error.contains("connection-timeout"), "{error}");
+    assert!(error.contains("pings"), "{error}");
+    assert_eq!(
+        frames.last().map(|(op, _)| *op),
+        Some(0x8),
+        "ends with a close frame"
+    );
+    srv.shutdown().await;
+}
+
+/// Upgrades a raw TCP socket to WebSocket, never answers anything, and returns every
+/// frame the server sends (opcode, payload) until it closes.
+async fn silent_raw_client(addr: SocketAddr) -> Vec<(u8, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "GET /xmpp-websocket HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: xmpp\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        let n = tokio::time::timeout(STEP, s.read(&mut chunk))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0, "closed during the handshake");
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    assert!(buf.starts_with(b"HTTP/1.1 101"));
+    buf.drain(..head_end);
+    let mut frames = Vec::new();
+    loop {
+        // Parse every complete (unmasked, server-sent) frame in the buffer.
+        while buf.len() >= 2 {
+            let op = buf[0] & 0x0f;
+            let (len, start) = match buf[1] & 0x7f {
+                126 if buf.len() >= 4 => (u16::from_be_bytes([buf[2], buf[3]]) as usize, 4),
+                126 => break,
+                127 => panic!("huge frame"),
+                l => (l as usize, 2),
+            };
+            if buf.len() < start + len {
+                break;
+            }
+            let payload = String::from_utf8_lossy(&buf[start..start + len]).into_owned();
+            buf.drain(..start + len);
+            frames.push((op, payload));
+            if op == 0x8 {
+                return frames;
+            }
+        }
+        let n = tokio::time::timeout(STEP, s.read(&mut chunk))
+            .await
+            .unwrap()
+            .unwrap();
+        if n == 0 {
+            return frames;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}

@@ -15,7 +15,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::HttpService;
 use super::bosh_body::{self, BodyError, Condition};
-use super::bosh_session::{self, Negotiated, Request};
+use super::bosh_negotiate::Negotiated;
+use super::bosh_session::{self, Request};
 use super::cors::add_bosh_cors;
 use super::params::TransportParams;
 

@@ -18,7 +18,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::HttpService;
-use super::bosh_body::{self, BOSH_VERSION, Body, Condition};
+use super::bosh_body::{self, Body, Condition};
+use super::bosh_negotiate::Negotiated;
 use super::bosh_window::{RidPlace, RidWindow};
 use super::framed::{FramedSession, Out, header};
 use super::metrics::{ConnectionGuard, Transport};
@@ -31,50 +32,6 @@ pub struct Request {
     pub body: Body,
     /// Where the response body goes.
     pub reply: oneshot::Sender<Bytes>,
-}
-
-/// The session's negotiated timing and concurrency (the creation response attributes).
-#[derive(Debug, Clone, Copy)]
-pub struct Negotiated {
-    /// Longest time a request is held.
-    pub wait: u64,
-    /// Requests held at most.
-    pub hold: u64,
-    /// Requests outstanding at most (the rid window).
-    pub requests: u32,
-    /// Seconds without a held request before the session ends.
-    pub inactivity: u64,
-    /// Shortest interval between empty polls when `hold` is 0.
-    pub polling: u64,
-    /// Longest pause.
-    pub max_pause: u64,
-}
-
-impl Negotiated {
-    /// Clamps the client's `wait` and `hold` to the configuration.
-    pub fn from_request(cfg: &crate::config::HttpConfig, body: &Body) -> Result<Self, Condition> {
-        let wait = body
-            .number("wait")
-            .map_err(|_| Condition::BadRequest)?
-            .unwrap_or(cfg.bosh_max_wait)
-            .min(cfg.bosh_max_wait);
-        let hold = body
-            .number("hold")
-            .map_err(|_| Condition::BadRequest)?
-            .unwrap_or(1)
-            .min(u64::from(cfg.bosh_max_hold));
-        let requests = cfg
-            .bosh_max_requests
-            .max(u32::try_from(hold).unwrap_or(u32::MAX).saturating_add(1));
-        Ok(Negotiated {
-            wait,
-            hold,
-            requests,
-            inactivity: cfg.bosh_max_inactivity,
-            polling: cfg.bosh_polling,
-            max_pause: cfg.bosh_max_pause,
-        })
-    }
 }
 
 struct Held {
@@ -156,23 +113,10 @@ pub fn spawn(
 impl Task {
     fn create(&mut self, first: Request) {
         let body = &first.body;
-        let secure = self.svc.config.consider_secure;
-        let n = self.neg;
-        self.creation = Some(vec![
-            ("sid", self.sid.clone()),
-            ("wait", n.wait.to_string()),
-            ("requests", n.requests.to_string()),
-            ("hold", n.hold.to_string()),
-            ("inactivity", n.inactivity.to_string()),
-            ("polling", n.polling.to_string()),
-            ("maxpause", n.max_pause.to_string()),
-            ("ver", BOSH_VERSION.to_owned()),
-            ("secure", if secure { "true" } else { "false" }.to_owned()),
-            ("xmlns:xmpp", rookery_proto::ns::XBOSH.to_owned()),
-            ("xmpp:version", "1.0".to_owned()),
-            ("xmpp:restartlogic", "true".to_owned()),
-            ("xmlns:stream", rookery_proto::ns::STREAM.to_owned()),
-        ]);
+        self.creation = Some(
+            self.neg
+                .creation_attributes(&self.sid, self.svc.config.consider_secure),
+        );
         let to = body.attr("to").map(str::to_owned);
         let version = body.xbosh_attr("version").unwrap_or("1.0").to_owned();
         let lang = body.attr("xml:lang").map(str::to_owned);

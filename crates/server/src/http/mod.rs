@@ -8,6 +8,7 @@
 
 mod bosh;
 mod bosh_body;
+mod bosh_negotiate;
 mod bosh_session;
 mod bosh_window;
 mod cors;
