@@ -101,6 +101,10 @@ pub struct MucConfig {
     /// Most rooms listed in one disco#items answer.
     #[serde(default = "default_disco_items")]
     pub max_disco_items: usize,
+    /// `[muc.token_verification]`: Jitsi room verification and tenant mapping for this
+    /// service (the server wires it into the hooks; the room logic never reads it).
+    #[serde(default)]
+    pub token_verification: Option<rookery_policy::MucPolicyConfig>,
 }
 
 fn yes() -> bool {
@@ -183,6 +187,7 @@ impl MucConfig {
             max_pending_iqs_per_occupant: default_pending_iqs_per_occupant(),
             iq_timeout_secs: default_iq_timeout(),
             max_disco_items: default_disco_items(),
+            token_verification: None,
         }
     }
 

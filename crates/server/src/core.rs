@@ -49,6 +49,10 @@ impl Sender {
 pub trait DomainService: Send + Sync {
     /// Handles a stanza addressed to `to` (whose domain this service owns). Must not block.
     fn handle(&self, core: &Arc<Core>, sender: &Sender, to: Jid, stanza: Element);
+    /// True when this service also owns `domain` besides its own (tenant subdomains).
+    fn serves(&self, _domain: &str) -> bool {
+        false
+    }
     /// Features for the server's disco#items listing (`None` hides the service).
     fn disco_name(&self) -> Option<String> {
         None
@@ -115,6 +119,14 @@ impl std::fmt::Debug for Core {
 }
 
 impl Core {
+    /// The service owning `domain`: its own domain first, then services that claim it
+    /// (a MUC's tenant subdomains).
+    pub fn service_for(&self, domain: &str) -> Option<&Arc<dyn DomainService>> {
+        self.services
+            .get(domain)
+            .or_else(|| self.services.values().find(|s| s.serves(domain)))
+    }
+
     /// True when `domain` is a served client host.
     pub fn is_local_host(&self, domain: &str) -> bool {
         self.hosts.contains_key(domain)

@@ -7,6 +7,7 @@ pub mod c2s_tcp;
 pub mod config;
 pub mod core;
 pub mod http;
+pub mod muc_policy;
 pub mod muc_service;
 pub mod router;
 pub mod routing;
@@ -191,7 +192,11 @@ pub async fn start_with_store(config: Config, store: Store) -> Result<Running, S
             .filter(|h| domain.ends_with(&format!(".{}", h.domain.to_lowercase())))
             .flat_map(|h| h.admins.iter().cloned())
             .collect();
-        let svc = Arc::new(muc_service::MucDomain::new(m.clone(), parent_admins));
+        let svc = Arc::new(muc_service::MucDomain::new(
+            m.clone(),
+            parent_admins,
+            &config.admins,
+        ));
         services.insert(domain, svc.clone());
         mucs.push(svc);
     }

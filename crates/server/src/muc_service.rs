@@ -9,13 +9,14 @@ use std::time::Duration;
 
 use dashmap::DashMap;
 use rookery_muc::{
-    Effect, HookChain, IdentityMapper, MucConfig, NewRoom, Room, RoomInput, RoomRecord, Service,
+    AddressMapper, Effect, HookChain, MucConfig, NewRoom, Room, RoomInput, RoomRecord, Service,
     Target, Timestamp,
 };
 use rookery_proto::{Element, Jid, Prepared, StanzaError, StanzaErrorCondition};
 use tokio::sync::mpsc;
 
 use crate::core::{Core, DomainService, Identity, Sender};
+use crate::muc_policy::{PolicyHook, ServerMapper, effective_policy_config};
 use crate::router::Outgoing;
 use crate::routing::{bounce, send_from_server};
 
@@ -32,7 +33,8 @@ struct RoomHandle {
 struct Inner {
     config: Arc<MucConfig>,
     hooks: Arc<HookChain<Ident>>,
-    service: Mutex<Service<IdentityMapper>>,
+    service: Mutex<Service<ServerMapper>>,
+    mapper: ServerMapper,
     rooms: DashMap<Jid, RoomHandle>,
     next_id: AtomicU64,
     /// Admins of the host this service hangs under (`conference.example.com` → `example.com`).
@@ -46,12 +48,27 @@ pub struct MucDomain {
 
 impl MucDomain {
     /// Builds the service; persistent rooms are loaded by [`MucDomain::load_persistent`].
-    pub fn new(config: MucConfig, parent_admins: Vec<String>) -> Self {
+    pub fn new(config: MucConfig, parent_admins: Vec<String>, global_admins: &[String]) -> Self {
+        let mut hooks = HookChain::default();
+        let mut mapper = ServerMapper::Plain;
+        if let Some(policy_cfg) = effective_policy_config(&config) {
+            mapper = PolicyHook::mapper(&config, &policy_cfg);
+            hooks.add(
+                100,
+                Arc::new(PolicyHook::new(
+                    &config,
+                    policy_cfg,
+                    global_admins,
+                    &parent_admins,
+                )),
+            );
+        }
         let config = Arc::new(config);
         MucDomain {
             inner: Arc::new(Inner {
-                service: Mutex::new(Service::new(config.clone(), IdentityMapper)),
-                hooks: Arc::new(HookChain::default()),
+                service: Mutex::new(Service::new(config.clone(), mapper.clone())),
+                mapper,
+                hooks: Arc::new(hooks),
                 config,
                 rooms: DashMap::new(),
                 next_id: AtomicU64::new(1),
@@ -318,6 +335,10 @@ fn dispatch(core: &Arc<Core>, inner: &Arc<Inner>, sender: &Sender, to: Jid, stan
 impl DomainService for MucDomain {
     fn handle(&self, core: &Arc<Core>, sender: &Sender, to: Jid, stanza: Element) {
         dispatch(core, &self.inner, sender, to, stanza);
+    }
+
+    fn serves(&self, domain: &str) -> bool {
+        self.inner.mapper.serves(&self.inner.config.domain, domain)
     }
 
     fn disco_name(&self) -> Option<String> {

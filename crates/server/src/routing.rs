@@ -36,7 +36,7 @@ pub fn route(core: &Arc<Core>, sender: &Sender, stanza: Element) {
             sender.jid.to_bare()
         }
     };
-    if let Some(svc) = core.services.get(to.domain()) {
+    if let Some(svc) = core.service_for(to.domain()) {
         svc.handle(core, sender, to, stanza);
         return;
     }
@@ -66,7 +66,7 @@ pub fn send_from_server(core: &Arc<Core>, stanza: Element) {
     let Some(to) = stanza.attr("to").and_then(|t| Jid::parse(t).ok()) else {
         return;
     };
-    if let Some(svc) = core.services.get(to.domain()) {
+    if let Some(svc) = core.service_for(to.domain()) {
         let from = stanza
             .attr("from")
             .and_then(|f| Jid::parse(f).ok())

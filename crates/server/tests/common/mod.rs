@@ -117,8 +117,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Raw<S> {
 
     /// Opens a stream and reads the header and features.
     pub async fn open(&mut self) -> Element {
+        self.open_to("localhost").await
+    }
+
+    /// Opens a stream to `host` and reads the header and features.
+    pub async fn open_to(&mut self, host: &str) -> Element {
         self.parser.reset();
-        self.send(OPEN).await;
+        self.send(&OPEN.replace("to='localhost'", &format!("to='{host}'")))
+            .await;
         let f = self.element().await;
         assert_eq!(f.name, "features", "{}", f.to_xml_string());
         f
@@ -149,7 +155,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Raw<S> {
     }
 
     pub async fn bind(&mut self, resource: Option<&str>) -> String {
-        let f = self.open().await;
+        let host = self
+            .header
+            .as_ref()
+            .and_then(|h| h.from.clone())
+            .unwrap_or_else(|| "localhost".into());
+        let f = self.open_to(&host).await;
         assert!(f.has_child("bind", rookery_proto::ns::BIND));
         let r = resource
             .map(|r| format!("<resource>{r}</resource>"))

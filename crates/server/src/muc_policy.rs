@@ -1,0 +1,182 @@
+//! Connects a MUC service to the Jitsi policy of `rookery-policy`: tenant address mapping
+//! (`room@conference.tenant.base` ≡ `[tenant]room@conference.base`) and room verification at
+//! pre-create and pre-join. A refusal is one `not-allowed` error presence with a reason text and
+//! the `http://jitsi.org/jitmeet` code element; nothing else happens.
+//!
+//! Admins (global, MUC and parent-host lists) are decided by their own arm of the policy and
+//! never reach claim comparison: the Prosody crash on jicofo's nil domain cannot happen.
+
+use std::sync::Arc;
+
+use rookery_muc::hooks::{Decision, JoinGrant, MucHooks, PreCreate, PreJoin, RoomSetup};
+use rookery_muc::{AddressMapper, Affiliation, MucConfig};
+use rookery_policy::{
+    AdminSources, JITSI_ERROR_NS, MucPolicy, MucPolicyConfig, RoomAction, RoomKey, SessionIdentity,
+    TenantMapper,
+};
+use rookery_proto::{Element, ErrorType, Jid, StanzaError, StanzaErrorCondition};
+
+use crate::core::Identity;
+
+/// The address mapper a MUC service runs with.
+#[derive(Debug, Clone)]
+pub enum ServerMapper {
+    /// No tenants: rooms are addressed on the service domain only.
+    Plain,
+    /// Jitsi tenants under `muc_mapper_domain_base`.
+    Tenants(TenantMapper),
+}
+
+impl AddressMapper for ServerMapper {
+    fn serves(&self, service: &Jid, domain: &str) -> bool {
+        match self {
+            ServerMapper::Plain => rookery_muc::IdentityMapper.serves(service, domain),
+            ServerMapper::Tenants(m) => m.serves(domain),
+        }
+    }
+
+    fn to_internal(&self, service: &Jid, addressed: &Jid) -> Option<Jid> {
+        match self {
+            ServerMapper::Plain => rookery_muc::IdentityMapper.to_internal(service, addressed),
+            ServerMapper::Tenants(m) => {
+                let mapped = m.inbound(addressed.node()?, addressed.domain()).ok()?;
+                let a = m.outbound(&mapped.key, rookery_policy::AddressForm::Internal);
+                Jid::from_parts(Some(&a.node), &a.domain, None).ok()
+            }
+        }
+    }
+
+    fn to_view(&self, service: &Jid, internal: &Jid, service_view: &str) -> Option<Jid> {
+        match self {
+            ServerMapper::Plain => {
+                rookery_muc::IdentityMapper.to_view(service, internal, service_view)
+            }
+            ServerMapper::Tenants(m) => {
+                let key = RoomKey::parse_node(internal.node()?).ok()?;
+                if service_view.eq_ignore_ascii_case(m.muc_domain()) {
+                    return Some(internal.to_bare());
+                }
+                let tenant = m.tenant_of_domain(service_view)?;
+                (key.tenant() == Some(tenant.as_str()))
+                    .then(|| Jid::from_parts(Some(key.name()), service_view, None).ok())
+                    .flatten()
+            }
+        }
+    }
+}
+
+/// The room-verification hook of one MUC service.
+#[derive(Debug)]
+pub struct PolicyHook {
+    policy: MucPolicy,
+    config: MucPolicyConfig,
+}
+
+/// The policy settings of a MUC block with the MUC's own `admins` and
+/// `restrict_room_creation` folded in (one list of admins, one switch).
+pub fn effective_policy_config(muc: &MucConfig) -> Option<MucPolicyConfig> {
+    let mut cfg = muc.token_verification.clone()?;
+    cfg.admins.extend(muc.admins.iter().map(|j| j.to_string()));
+    cfg.restrict_room_creation |= muc.restrict_room_creation;
+    Some(cfg)
+}
+
+impl PolicyHook {
+    /// Builds the hook; `global` and `parent_host` are the other admin lists of the rule.
+    pub fn new(
+        muc: &MucConfig,
+        cfg: MucPolicyConfig,
+        global: &[String],
+        parent_host: &[String],
+    ) -> Self {
+        PolicyHook {
+            policy: MucPolicy::new(
+                muc.domain.as_str(),
+                cfg.clone(),
+                AdminSources {
+                    global,
+                    parent_host,
+                },
+            ),
+            config: cfg,
+        }
+    }
+
+    /// The mapper matching this policy's tenant settings.
+    pub fn mapper(muc: &MucConfig, cfg: &MucPolicyConfig) -> ServerMapper {
+        if cfg
+            .muc_mapper_domain_base
+            .as_deref()
+            .is_some_and(|b| !b.is_empty())
+        {
+            ServerMapper::Tenants(TenantMapper::new(muc.domain.as_str(), cfg))
+        } else {
+            ServerMapper::Plain
+        }
+    }
+
+    fn decide(
+        &self,
+        sender: &rookery_muc::Sender<Arc<Identity>>,
+        room: &Jid,
+        action: RoomAction,
+    ) -> Decision {
+        let identity = session_identity(sender);
+        let Some(node) = room.node() else {
+            return Decision::Continue;
+        };
+        match self
+            .policy
+            .verify_room_address(&identity, node, room.domain(), action)
+        {
+            rookery_policy::Decision::Allow(grant) => {
+                tracing::debug!(room = %room, ?grant, "room verification passed");
+                Decision::Continue
+            }
+            rookery_policy::Decision::Refuse(r) => {
+                tracing::info!(room = %room, jid = %sender.jid, code = r.jitsi_code.as_str(), reason = %r.text, "room verification refused");
+                Decision::Deny(
+                    StanzaError::new(StanzaErrorCondition::NotAllowed)
+                        .with_type(ErrorType::Cancel)
+                        .with_text(r.text)
+                        .with_extra(Element::new(r.jitsi_code.as_str(), JITSI_ERROR_NS)),
+                )
+            }
+        }
+    }
+}
+
+/// The policy's view of a session.
+pub fn session_identity(sender: &rookery_muc::Sender<Arc<Identity>>) -> SessionIdentity {
+    let jid = sender.jid.as_str().to_owned();
+    match &*sender.identity {
+        Identity::Account => SessionIdentity::Account { jid },
+        Identity::Guest => SessionIdentity::Guest { jid },
+        Identity::Token(claims) => SessionIdentity::Token {
+            jid,
+            claims: claims.clone(),
+        },
+        Identity::Service => SessionIdentity::Service { jid },
+    }
+}
+
+impl MucHooks<Arc<Identity>> for PolicyHook {
+    fn pre_create(&self, ev: &PreCreate<'_, Arc<Identity>>, _setup: &mut RoomSetup) -> Decision {
+        self.decide(ev.sender, ev.room, RoomAction::Create)
+    }
+
+    fn pre_join(&self, ev: &PreJoin<'_, Arc<Identity>>, grant: &mut JoinGrant) -> Decision {
+        let d = self.decide(ev.sender, ev.room, RoomAction::Join);
+        if matches!(d, Decision::Continue) {
+            let identity = session_identity(ev.sender);
+            if let Some(a) = self.policy.affiliation_from_token(&identity) {
+                grant.affiliation = Some(match a {
+                    rookery_policy::Affiliation::Owner => Affiliation::Owner,
+                    rookery_policy::Affiliation::Member => Affiliation::Member,
+                });
+            }
+        }
+        let _ = &self.config;
+        d
+    }
+}
