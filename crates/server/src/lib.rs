@@ -15,6 +15,7 @@ pub mod server_iq;
 pub mod session_driver;
 pub mod store;
 pub mod tls;
+pub mod token_cli;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

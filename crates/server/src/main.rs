@@ -43,6 +43,45 @@ enum Command {
         /// The file.
         file: PathBuf,
     },
+    /// JWT helpers for token hosts.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Print a token signed with the host's configured secret.
+    Mint {
+        /// The token host.
+        #[arg(long)]
+        host: String,
+        /// `room` claim (default `*`).
+        #[arg(long)]
+        room: Option<String>,
+        /// `sub` claim (default: the host).
+        #[arg(long)]
+        sub: Option<String>,
+        /// Lifetime, e.g. `1h`, `30m` (default 1h).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        exp_in: Option<std::time::Duration>,
+        /// Make the holder a moderator (`context.user.moderator = true`).
+        #[arg(long)]
+        moderator: bool,
+        /// Extra claim `key=value` (dotted keys nest; JSON values allowed). Repeatable.
+        #[arg(long = "claim")]
+        claims: Vec<String>,
+    },
+    /// Check a token against a meeting URL, printing every check and the verdict.
+    Explain {
+        /// `https://HOST[/TENANT]/ROOM`.
+        #[arg(long)]
+        url: String,
+        /// The token host, when the web host differs from the XMPP domain.
+        #[arg(long)]
+        host: Option<String>,
+        /// The token.
+        token: String,
+    },
 }
 
 fn load(path: &Option<PathBuf>) -> Result<Config, String> {
@@ -103,6 +142,7 @@ fn main() -> ExitCode {
                 Err(format!("no account {user}@{host}"))
             }
         }),
+        Command::Token(cmd) => load(&cli.config).and_then(|cfg| token_command(&cfg, cmd)),
         Command::CheckConfig { file } => Config::load(&file)
             .map(|_| println!("{}: OK", file.display()))
             .map_err(|e| e.to_string()),
@@ -112,6 +152,48 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("rookery: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+fn token_command(cfg: &Config, cmd: TokenCommand) -> Result<(), String> {
+    match cmd {
+        TokenCommand::Mint {
+            host,
+            room,
+            sub,
+            exp_in,
+            moderator,
+            claims,
+        } => {
+            let req = rookery_server::token_cli::MintRequest {
+                host,
+                room,
+                sub,
+                exp_in,
+                moderator,
+                claims,
+            };
+            println!("{}", rookery_server::token_cli::mint_token(cfg, &req)?);
+            Ok(())
+        }
+        TokenCommand::Explain { url, host, token } => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start the runtime: {e}"))?;
+            let (text, allowed) = rt.block_on(rookery_server::token_cli::explain_token(
+                cfg,
+                &url,
+                token.trim(),
+                host.as_deref(),
+            ))?;
+            println!("{text}");
+            if allowed {
+                Ok(())
+            } else {
+                Err("refused (see the checks above)".into())
+            }
         }
     }
 }
