@@ -4,11 +4,12 @@
 //! Client message: `gs2-header %x01 *(key "=" value %x01) %x01`, e.g.
 //! `n,a=user@example.com,\x01host=example.com\x01auth=Bearer <token>\x01\x01`.
 //! On rejection the server sends the JSON error challenge `{"status":"invalid_token"}`,
-//! the client answers `%x01`, and the exchange fails with `not-authorized` (RFC 7628 §3.2.3).
+//! the client answers `%x01`, and the exchange fails (RFC 7628 §3.2.3) with `not-allowed`
+//! and the reason text, as Jitsi clients expect of token refusals.
 
 use std::fmt;
 
-use crate::error::SaslError;
+use crate::error::{SaslCondition, SaslError};
 use crate::mechanism::Mechanism;
 use crate::mechanisms::gs2::{Gs2Error, split_gs2_header};
 use crate::step::{Authenticated, ServerMechanism, Step, TokenRequest, TokenVerdict, check_len};
@@ -149,7 +150,8 @@ impl ServerMechanism for OAuthBearerServer {
             }
             State::AwaitErrorAck { text } => {
                 if input == [0x01] {
-                    Err(SaslError::not_authorized(text))
+                    // Jitsi clients read token refusals as `not-allowed` with the reason text.
+                    Err(SaslError::new(SaslCondition::NotAllowed, text))
                 } else {
                     Err(malformed(
                         "expected %x01 in response to the error challenge",

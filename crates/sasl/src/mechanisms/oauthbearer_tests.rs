@@ -135,7 +135,7 @@ fn rejected_token_runs_the_error_challenge_flow() {
             .unwrap();
         assert_eq!(challenge, Step::Challenge(json.as_bytes().to_vec()));
         let err = m.step(b"\x01").unwrap_err();
-        assert_eq!(err.condition(), SaslCondition::NotAuthorized);
+        assert_eq!(err.condition(), SaslCondition::NotAllowed);
         assert_eq!(err.text(), "token expired");
         assert!(m.step(b"\x01").is_err());
     }
