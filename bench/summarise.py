@@ -15,25 +15,25 @@ METRICS = {
     "connect": [("conns_per_s", "connect + SASL + bind, conns/s"), ("login_p50_ms", "login p50, ms")],
     "idle": [("kib_per_conn", "server RSS per idle bound connection, KiB")],
     "muc": [
-        ("deliveries_per_s", "200-occupant room, deliveries/s (saturated)"),
-        ("joins_per_s", "joins/s into the 200-occupant room"),
+        ("deliveries_per_s", "one room, deliveries/s (saturated)"),
+        ("joins_per_s", "joins/s into the room"),
         ("join_p99_ms", "join p99, ms"),
         ("latency_p50_ms", "groupchat p50, ms (saturated)"),
         ("lost", "lost deliveries"),
     ],
     "muc-paced": [
-        ("latency_p50_ms", "groupchat p50, ms, paced 4,000 deliveries/s"),
+        ("latency_p50_ms", "groupchat p50, ms, paced"),
         ("latency_p99_ms", "groupchat p99, ms, paced"),
         ("lost", "lost deliveries (paced)"),
     ],
     "rooms": [
-        ("deliveries_per_s", "500 rooms x 5, deliveries/s"),
-        ("joins_per_s", "500 rooms x 5, joins/s"),
-        ("latency_p50_ms", "500 rooms x 5, groupchat p50, ms"),
+        ("deliveries_per_s", "many small rooms, deliveries/s"),
+        ("joins_per_s", "many small rooms, joins/s"),
+        ("latency_p50_ms", "many small rooms, groupchat p50, ms"),
         ("lost", "lost deliveries (rooms)"),
     ],
     "ws": [
-        ("deliveries_per_s", "WebSocket 200-occupant room, deliveries/s"),
+        ("deliveries_per_s", "WebSocket, one room, deliveries/s"),
         ("latency_p50_ms", "WebSocket groupchat p50, ms"),
         ("lost", "lost deliveries (ws)"),
     ],
@@ -43,8 +43,8 @@ METRICS = {
         ("rss_growth_kib", "churn: RSS growth first to last wave, KiB"),
     ],
     "join1000": [
-        ("join_p99_ms", "join into a room of up to 1,000: p99, ms"),
-        ("join_max_ms", "join into a room of up to 1,000: max, ms"),
+        ("join_p99_ms", "join into a big room: p99, ms"),
+        ("join_max_ms", "join into a big room: max, ms"),
     ],
 }
 
@@ -102,7 +102,10 @@ def main(path):
     out.append(f"Medians over up to {n_runs} runs per server, each on a freshly started server. "
                "Ratios are Rookery's median over the other's (for times and memory, lower is better).")
     out.append("")
-    out.append("Parameters: " + "; ".join(f"{k}: {json.dumps(params[k], sort_keys=True)}" for k in keys))
+    out.append("Parameters of each scenario:")
+    out.append("")
+    for k in keys:
+        out.append(f"- {k}: `{json.dumps(params[k], sort_keys=True)}`")
     if notes:
         out.append("")
         out.append("Errors reported by the tool:")

@@ -80,6 +80,12 @@ impl Scanner {
             self.start = 0;
             self.end = 0;
         }
+        // Compact when the free tail is small, so reads stay large.
+        if self.start > 0 && self.buf.len() - self.end < self.buf.len() / 4 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
         if self.end == self.buf.len() {
             if self.start > 0 {
                 self.buf.copy_within(self.start..self.end, 0);

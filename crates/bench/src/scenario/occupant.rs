@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, Semaphore, mpsc, watch};
-use tokio::time::{sleep_until, timeout_at};
+use tokio::time::{sleep_until, timeout, timeout_at};
 
 use crate::client::{
     PresenceKind, classify_presence, describe, groupchat, instant_room_iq, join_presence,
@@ -208,8 +208,8 @@ pub struct DriverCtx {
     pub rate: Option<f64>,
     /// Own messages allowed in flight when saturated (0: unlimited).
     pub window: u64,
-    /// End of the join phase.
-    pub join_deadline: tokio::time::Instant,
+    /// Bound on each wait of the join (self-presence, room configuration).
+    pub timeout: Duration,
 }
 
 /// One occupant's join outcome.
@@ -217,7 +217,7 @@ pub struct DriverCtx {
 pub struct JoinReport {
     /// Client number.
     pub idx: usize,
-    /// When the join presence was sent.
+    /// When the join presence was sent (after waiting for a join permit).
     pub started: Instant,
     /// Latency to self-presence, or why it failed.
     pub result: Result<Duration, String>,
@@ -235,17 +235,14 @@ pub struct SendStats {
 /// Joins the room, reports, waits for the start, then sends its messages.
 pub async fn driver_task(mut w: Writer, mut ctx: DriverCtx) -> (Writer, SendStats) {
     let mut stats = SendStats::default();
-    if ctx.creator.is_none()
-        && timeout_at(ctx.join_deadline, ctx.room_ready.wait_for(|r| *r))
-            .await
-            .is_err()
-    {
-        stats
-            .errors
-            .add_text("timeout waiting for the room to be created".into());
+    if ctx.creator.is_none() {
+        // Resolves once the creator's own (bounded) join is over, or if it is gone.
+        let _ = ctx.room_ready.wait_for(|r| *r).await;
     }
-    let started = Instant::now();
-    let result = join(&mut w, &mut ctx).await;
+    let (started, result) = match join(&mut w, &mut ctx).await {
+        Ok((sent, latency)) => (sent, Ok(latency)),
+        Err(e) => (Instant::now(), Err(e)),
+    };
     let joined = result.is_ok();
     if let Some(ready) = ctx.creator.take() {
         let _ = ready.send(true);
@@ -294,13 +291,15 @@ pub async fn driver_task(mut w: Writer, mut ctx: DriverCtx) -> (Writer, SendStat
     (w, stats)
 }
 
-async fn join(w: &mut Writer, ctx: &mut DriverCtx) -> Result<Duration, String> {
+/// Joins (holding a join permit) and returns when the join presence was sent and how long
+/// the self-presence took.
+async fn join(w: &mut Writer, ctx: &mut DriverCtx) -> Result<(Instant, Duration), String> {
     let _permit = ctx.join_sem.acquire().await.map_err(|e| e.to_string())?;
     let t = Instant::now();
     w.send(join_presence(&ctx.room, &ctx.nick))
         .await
         .map_err(|e| e.to_string())?;
-    let created = match timeout_at(ctx.join_deadline, ctx.events.recv()).await {
+    let created = match timeout(ctx.timeout, ctx.events.recv()).await {
         Err(_) => return Err("timeout joining".into()),
         Ok(None) => return Err("connection lost while joining".into()),
         Ok(Some(JoinEvent::Joined { created })) => created,
@@ -312,11 +311,11 @@ async fn join(w: &mut Writer, ctx: &mut DriverCtx) -> Result<Duration, String> {
         w.send(instant_room_iq(&ctx.room, "cfg1"))
             .await
             .map_err(|e| e.to_string())?;
-        match timeout_at(ctx.join_deadline, ctx.events.recv()).await {
+        match timeout(ctx.timeout, ctx.events.recv()).await {
             Ok(Some(JoinEvent::Configured(true))) => {}
             Ok(other) => return Err(format!("room configuration failed: {other:?}")),
             Err(_) => return Err("timeout configuring the room".into()),
         }
     }
-    Ok(latency)
+    Ok((t, latency))
 }

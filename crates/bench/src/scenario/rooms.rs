@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{Semaphore, mpsc, watch};
-use tokio::time::timeout_at;
+use tokio::time::{timeout, timeout_at};
 
 use super::occupant::{
     DriverCtx, Echo, JoinReport, ReaderCtx, RecvStats, SendStats, Start, driver_task, reader_task,
@@ -78,7 +78,6 @@ pub async fn run(target: Arc<Target>, p: &RoomsParams, scenario: &'static str) -
     let (start_tx, start_rx) = watch::channel::<Option<Arc<Start>>>(None);
     let (joined_tx, mut joined_rx) = mpsc::unbounded_channel::<JoinReport>();
     let join_sem = Arc::new(Semaphore::new(p.join_concurrency.max(1)));
-    let join_deadline = tokio::time::Instant::now() + target.timeout;
     let mut ready: Vec<(Option<watch::Sender<bool>>, watch::Receiver<bool>)> = (0..p.rooms)
         .map(|_| {
             let (tx, rx) = watch::channel(false);
@@ -120,7 +119,7 @@ pub async fn run(target: Arc<Target>, p: &RoomsParams, scenario: &'static str) -
             messages: p.messages,
             rate: p.rate,
             window: p.window,
-            join_deadline,
+            timeout: target.timeout,
         };
         readers.push(tokio::spawn(reader_task(client.reader, rctx)));
         drivers.push(tokio::spawn(driver_task(client.writer, dctx)));
@@ -136,7 +135,9 @@ pub async fn run(target: Arc<Target>, p: &RoomsParams, scenario: &'static str) -
     let mut first_start: Option<Instant> = None;
     let mut last_end: Option<Instant> = None;
     for _ in 0..expected_of.len() {
-        match timeout_at(join_deadline + Duration::from_secs(1), joined_rx.recv()).await {
+        // Every join wait is bounded by --timeout, so a phase without progress for
+        // twice that is stuck.
+        match timeout(target.timeout * 2, joined_rx.recv()).await {
             Ok(Some(rep)) => match rep.result {
                 Ok(lat) => {
                     join_lat.record(lat.as_micros() as u64);
@@ -153,7 +154,8 @@ pub async fn run(target: Arc<Target>, p: &RoomsParams, scenario: &'static str) -
                 Err(e) => r.errors.add_text(e),
             },
             _ => {
-                r.errors.add_text("join phase timed out".into());
+                r.errors
+                    .add_text("join phase made no progress for twice --timeout".into());
                 break;
             }
         }
@@ -202,8 +204,8 @@ pub async fn run(target: Arc<Target>, p: &RoomsParams, scenario: &'static str) -
 
     let mut send = SendStats::default();
     let mut writers: Vec<Writer> = Vec::new();
-    for d in drivers {
-        match timeout_at(deadline, d).await {
+    for mut d in drivers {
+        match timeout_at(deadline, &mut d).await {
             Ok(Ok((w, s))) => {
                 send.sent += s.sent;
                 send.errors.merge(&s.errors);
@@ -213,6 +215,7 @@ pub async fn run(target: Arc<Target>, p: &RoomsParams, scenario: &'static str) -
             Err(_) => {
                 r.errors
                     .add_text("senders did not finish before the deadline".into());
+                d.abort();
                 let _ = stop_tx.send(true);
             }
         }
