@@ -204,3 +204,61 @@ async fn a_slow_occupant_is_disconnected_and_leaves_the_room() {
     drop(sleeper);
     srv.shutdown().await;
 }
+
+#[tokio::test]
+async fn no_ghost_occupant_when_the_session_has_many_directed_presences() {
+    let srv = start(config(MUC), &[]).await;
+    let addr = srv.c2s_addr().unwrap();
+    let room = "ghosts@conference.localhost";
+    let mut watcher = connect(addr).await;
+    let mut busy = connect(addr).await;
+    watcher.login_anonymous(Some("w")).await;
+    busy.login_anonymous(Some("b")).await;
+    watcher.join(&format!("{room}/watcher"), "").await;
+    // Directed presence to many other addresses (the server remembers whom to tell when
+    // the session ends; that memory is bounded).
+    let mut burst = String::new();
+    for i in 0..1100 {
+        burst.push_str(&format!("<presence to='someone{i}@localhost/x'/>"));
+    }
+    busy.send(&burst).await;
+    busy.send(&format!(
+        "<presence to='{room}/busy'><x xmlns='http://jabber.org/protocol/muc'/></presence>"
+    ))
+    .await;
+    let outcome = busy
+        .until(|e| e.name == "presence" && e.attr("from") == Some(format!("{room}/busy").as_str()))
+        .await;
+    let joined = outcome.attr("type").is_none();
+    drop(busy);
+    if joined {
+        // It got in: its exit must be announced when the connection drops.
+        let gone = watcher
+            .until(|e| {
+                e.attr("from") == Some(format!("{room}/busy").as_str())
+                    && e.attr("type") == Some("unavailable")
+            })
+            .await;
+        assert_eq!(aff_role(&gone).1, "none");
+    } else {
+        // Refused: the error says why, and the room never saw it.
+        assert_eq!(
+            error_condition(&outcome).as_deref(),
+            Some("resource-constraint")
+        );
+    }
+    watcher.until_pong(room).await;
+    let info = watcher
+        .iq(
+            &format!("<iq type='get' id='n' to='{room}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>"),
+            "n",
+        )
+        .await;
+    let q = info.get_child("query", ns::DISCO_INFO).unwrap();
+    assert_eq!(
+        form_value(q, "muc#roominfo_occupants").as_deref(),
+        Some("1"),
+        "a ghost occupant stayed behind"
+    );
+    srv.shutdown().await;
+}
