@@ -2,7 +2,7 @@
 //! alternate venue, moderated rooms (visitors refused, voice granted and revoked, admin
 //! grant), a full room, XEP-0410 self-ping, mediated invitations and declines, subject and
 //! private-message permissions, history limits (`history_length`, `maxchars`, `seconds`,
-//! `since`), and two MUC services side by side.
+//! `since`), presence broadcast limited by role, and two MUC services side by side.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -513,6 +513,48 @@ async fn two_services_with_their_own_settings() {
         item(&seq[0]).attr("jid"),
         Some(jids[0].as_str()),
         "non-anonymous here"
+    );
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn presence_broadcast_limited_to_moderators() {
+    let srv = start(config(BASE), &[]).await;
+    let (mut cs, _) = clients(srv.c2s_addr().unwrap(), 3).await;
+    cs[0].join(&format!("{ROOM}/mod"), "").await;
+    configure(&mut cs[0], ROOM, &[("presencebroadcast", "moderator")]).await;
+    cs[0].until_pong(ROOM).await;
+    // A participant joining sees the moderator and itself; nobody is told about it.
+    let seq = cs[1].join(&format!("{ROOM}/p1"), "").await;
+    assert_eq!(seq.len(), 3, "{}", dump(&seq));
+    assert_eq!(seq[0].attr("from"), Some(format!("{ROOM}/mod").as_str()));
+    assert_eq!(statuses(&seq[1]), vec![110]);
+    cs[0].expect_quiet(ROOM).await;
+    // The next participant does not see the first one either.
+    let seq = cs[2].join(&format!("{ROOM}/p2"), "").await;
+    assert_eq!(seq.len(), 3, "{}", dump(&seq));
+    assert_eq!(seq[0].attr("from"), Some(format!("{ROOM}/mod").as_str()));
+    cs[1].expect_quiet(ROOM).await;
+    // Messages still reach everyone, and the occupant count is complete.
+    cs[2]
+        .send(&format!(
+            "<message to='{ROOM}' type='groupchat'><body>hi</body></message>"
+        ))
+        .await;
+    for c in cs.iter_mut() {
+        let m = c.until(|e| e.name == "message").await;
+        assert_eq!(m.attr("from"), Some(format!("{ROOM}/p2").as_str()));
+    }
+    let info = cs[1]
+        .iq(
+            &format!("<iq type='get' id='c' to='{ROOM}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>"),
+            "c",
+        )
+        .await;
+    let q = info.get_child("query", ns::DISCO_INFO).unwrap();
+    assert_eq!(
+        form_value(q, "muc#roominfo_occupants").as_deref(),
+        Some("3")
     );
     srv.shutdown().await;
 }
