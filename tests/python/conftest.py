@@ -19,6 +19,8 @@ listen = ["127.0.0.1:0"]
 domain = "localhost"
 authentication = "internal_hashed"
 allow_anonymous = true
+[[muc]]
+domain = "conference.localhost"
 """
 
 

@@ -15,8 +15,9 @@ use crate::core::{Core, Identity, Sender};
 use crate::router::{Outgoing, SessionHandle};
 use crate::routing;
 
-/// Directed-presence recipients remembered per session (beyond this, the oldest are not
-/// told about our disconnect; MUC rooms are few per session in practice).
+/// Directed-presence recipients remembered per session, so each is told about our
+/// disconnect (MUC rooms remove the occupant). Beyond this, further available directed
+/// presence is refused with `resource-constraint` rather than sent untracked.
 const MAX_DIRECTED: usize = 1024;
 
 /// The account store and host table, as the session state machine sees them.
@@ -160,8 +161,16 @@ impl BoundSession {
             let ty = stanza.attr("type");
             match stanza.attr("to").and_then(|t| Jid::parse(t).ok()) {
                 Some(to) => match ty {
-                    None if self.directed.len() < MAX_DIRECTED => {
+                    None if self.directed.len() < MAX_DIRECTED || self.directed.contains(&to) => {
                         self.directed.insert(to);
+                    }
+                    None => {
+                        // Untracked, it could never be retracted: a MUC room would keep a
+                        // ghost occupant after we disconnect. Refuse it instead.
+                        let e = StanzaError::new(StanzaErrorCondition::ResourceConstraint)
+                            .with_text("too many directed presences from this session");
+                        routing::bounce(core, &stanza, e);
+                        return;
                     }
                     Some("unavailable") => {
                         self.directed.remove(&to);

@@ -16,6 +16,9 @@ use rookery_server::{Config, Running};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+pub mod muc;
+pub mod sasl_client;
+
 /// How long any single expectation may wait before the test fails.
 pub const STEP: Duration = Duration::from_secs(10);
 
@@ -32,6 +35,15 @@ pub async fn start(cfg: Config, accounts: &[(&str, &str)]) -> Running {
     let store = Store::in_memory().unwrap();
     for (u, p) in accounts {
         store.set_password("localhost", u, p, 4096).unwrap();
+    }
+    rookery_server::start_with_store(cfg, store).await.unwrap()
+}
+
+/// Starts a server with an in-memory store and accounts given as (user, host, password).
+pub async fn start_accounts(cfg: Config, accounts: &[(&str, &str, &str)]) -> Running {
+    let store = Store::in_memory().unwrap();
+    for (u, h, p) in accounts {
+        store.set_password(h, u, p, 4096).unwrap();
     }
     rookery_server::start_with_store(cfg, store).await.unwrap()
 }
