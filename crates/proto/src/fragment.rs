@@ -15,16 +15,26 @@ pub type Bindings = Vec<(String, String)>;
 
 const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 
-fn lookup<'a>(scopes: &'a [Bindings], prefix: &str) -> Option<&'a str> {
-    if prefix == "xml" {
-        return Some(XML_NS);
+/// Namespace scopes: the declarations of the enclosing stream (never copied) and those of
+/// the open elements of this fragment.
+struct Scopes<'o> {
+    outer: &'o Bindings,
+    local: Vec<Bindings>,
+}
+
+impl Scopes<'_> {
+    fn lookup(&self, prefix: &str) -> Option<&str> {
+        if prefix == "xml" {
+            return Some(XML_NS);
+        }
+        self.local
+            .iter()
+            .rev()
+            .flat_map(|s| s.iter().rev())
+            .chain(self.outer.iter().rev())
+            .find(|(p, _)| p == prefix)
+            .map(|(_, u)| u.as_str())
     }
-    scopes
-        .iter()
-        .rev()
-        .flat_map(|s| s.iter().rev())
-        .find(|(p, _)| p == prefix)
-        .map(|(_, u)| u.as_str())
 }
 
 fn utf8(b: &[u8]) -> Result<&str, XmlError> {
@@ -32,7 +42,7 @@ fn utf8(b: &[u8]) -> Result<&str, XmlError> {
 }
 
 /// Builds an element from a start tag, pushing its namespace declarations onto `scopes`.
-fn open(start: &BytesStart<'_>, scopes: &mut Vec<Bindings>) -> Result<Element, XmlError> {
+fn open(start: &BytesStart<'_>, scopes: &mut Scopes<'_>) -> Result<Element, XmlError> {
     let mut decls: Bindings = Vec::new();
     let mut attrs = Vec::new();
     for a in start.attributes().with_checks(true) {
@@ -50,21 +60,22 @@ fn open(start: &BytesStart<'_>, scopes: &mut Vec<Bindings>) -> Result<Element, X
             attrs.push((key.to_owned(), value.into_owned()));
         }
     }
-    scopes.push(decls);
+    scopes.local.push(decls);
     let name = start.name();
     let qname = utf8(name.as_ref())?;
     let (prefix, local) = match qname.split_once(':') {
         Some((p, l)) => (Some(p), l),
         None => (None, qname),
     };
-    let ns = lookup(scopes, prefix.unwrap_or(""))
+    let ns = scopes
+        .lookup(prefix.unwrap_or(""))
         .ok_or_else(|| XmlError::NotWellFormed(format!("unbound prefix in '{qname}'")))?
         .to_owned();
     // Attributes with an undeclared prefix are not well-formed either.
     for (k, _) in &attrs {
         if let Some((p, _)) = k.split_once(':')
             && p != "xmlns"
-            && lookup(scopes, p).is_none()
+            && scopes.lookup(p).is_none()
         {
             return Err(XmlError::NotWellFormed(format!(
                 "unbound prefix in attribute '{k}'"
@@ -140,7 +151,10 @@ pub fn parse_element(bytes: &[u8], outer: &Bindings) -> Result<Element, XmlError
         cfg.expand_empty_elements = false;
         cfg.trim_text(false);
     }
-    let mut scopes: Vec<Bindings> = vec![outer.clone()];
+    let mut scopes = Scopes {
+        outer,
+        local: Vec::new(),
+    };
     let mut stack: Vec<Element> = Vec::new();
     let mut done: Option<Element> = None;
     loop {
@@ -160,14 +174,14 @@ pub fn parse_element(bytes: &[u8], outer: &Bindings) -> Result<Element, XmlError
                     return Err(XmlError::NotWellFormed("more than one element".into()));
                 }
                 let el = open(&s, &mut scopes)?;
-                scopes.pop();
+                scopes.local.pop();
                 match stack.last_mut() {
                     Some(parent) => parent.nodes.push(Node::Element(el)),
                     None => done = Some(el),
                 }
             }
             Event::End(_) => {
-                scopes.pop();
+                scopes.local.pop();
                 let el = stack
                     .pop()
                     .ok_or_else(|| XmlError::NotWellFormed("unexpected end tag".into()))?;
