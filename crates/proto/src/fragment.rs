@@ -32,7 +32,8 @@ impl Scopes<'_> {
             .rev()
             .flat_map(|s| s.iter().rev())
             .chain(self.outer.iter().rev())
-            .find(|(p, _)| p == prefix)
+            // Length first: most lookups are for the default (empty) prefix.
+            .find(|(p, _)| p.len() == prefix.len() && (prefix.is_empty() || p == prefix))
             .map(|(_, u)| u.as_str())
     }
 }
