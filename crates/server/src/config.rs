@@ -104,6 +104,16 @@ pub struct Config {
     /// section.
     #[serde(default)]
     pub http: Option<HttpConfig>,
+    /// `[components]`: the XEP-0114 listener (bound only when `[[component]]` blocks exist).
+    #[serde(default, rename = "components")]
+    pub component_listener: crate::component::ComponentListener,
+    /// `[[component]]`: external components (domain and shared secret).
+    #[serde(default, rename = "component")]
+    pub components: Vec<crate::component::ComponentConfig>,
+    /// `[[client_proxy]]`: domains whose traffic is relayed to a client account (Jitsi's
+    /// `focus.<domain>` → `focus@auth.<domain>`).
+    #[serde(default, rename = "client_proxy")]
+    pub client_proxies: Vec<crate::client_proxy::ClientProxyConfig>,
 }
 
 /// A cross-origin permission: `true` (any origin), `false` (same origin only) or a list
@@ -411,6 +421,8 @@ impl Config {
                 }
             }
         }
+        crate::component::validate(self).map_err(|(key, reason)| invalid(key, reason))?;
+        crate::client_proxy::validate(self).map_err(|(key, reason)| invalid(key, reason))?;
         Ok(())
     }
 
