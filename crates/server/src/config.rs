@@ -114,6 +114,10 @@ pub struct Config {
     /// `focus.<domain>` → `focus@auth.<domain>`).
     #[serde(default, rename = "client_proxy")]
     pub client_proxies: Vec<crate::client_proxy::ClientProxyConfig>,
+    /// `[jitsi]`: the standard Jitsi Meet hosts from one block (expanded into hosts, MUCs,
+    /// the focus proxy and admins when the file is loaded).
+    #[serde(default)]
+    pub jitsi: Option<crate::jitsi::JitsiProfile>,
 }
 
 /// A cross-origin permission: `true` (any origin), `false` (same origin only) or a list
@@ -304,12 +308,33 @@ pub struct HostConfig {
 impl Config {
     /// Parses TOML text; `origin` names the file in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
-        let cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let mut cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
             origin: origin.to_owned(),
             message: e.to_string(),
         })?;
+        if let Some(profile) = cfg.jitsi.take() {
+            return cfg.with_jitsi(profile, origin);
+        }
         cfg.validate(origin)?;
         Ok(cfg)
+    }
+
+    /// Adds a Jitsi profile's hosts, services and admins, then validates the result.
+    pub fn with_jitsi(
+        mut self,
+        profile: crate::jitsi::JitsiProfile,
+        origin: &str,
+    ) -> Result<Config, ConfigError> {
+        profile
+            .apply(&mut self)
+            .map_err(|(key, reason)| ConfigError::Invalid {
+                origin: origin.to_owned(),
+                key: key.to_owned(),
+                reason,
+            })?;
+        self.jitsi = Some(profile);
+        self.validate(origin)?;
+        Ok(self)
     }
 
     /// Reads and parses a file.
@@ -419,6 +444,15 @@ impl Config {
                 if rookery_proto::Jid::parse(a).is_err() {
                     return Err(invalid("admins", format!("'{a}' is not a JID")));
                 }
+            }
+        }
+        let mut muc_domains = std::collections::HashSet::new();
+        for m in &self.mucs {
+            if self.host(m.domain.as_str()).is_some() || !muc_domains.insert(m.domain.clone()) {
+                return Err(invalid(
+                    "muc.domain",
+                    format!("'{}' is already a host or another MUC service", m.domain),
+                ));
             }
         }
         crate::component::validate(self).map_err(|(key, reason)| invalid(key, reason))?;

@@ -9,6 +9,7 @@ pub mod component;
 pub mod config;
 pub mod core;
 pub mod http;
+pub mod jitsi;
 pub mod muc_policy;
 pub mod muc_service;
 pub mod router;
@@ -197,6 +198,15 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
 
 /// Like [`start`] with a given store (tests use an in-memory one).
 pub async fn start_with_store(config: Config, store: Store) -> Result<Running, StartError> {
+    for a in config.jitsi.iter().flat_map(|j| j.startup_accounts()) {
+        store.set_password(
+            &a.domain,
+            &a.user,
+            a.password.expose(),
+            config.scram_iterations,
+        )?;
+        tracing::info!(account = %format!("{}@{}", a.user, a.domain), "account ready");
+    }
     let mut hosts = HashMap::new();
     let mut tls = HashMap::new();
     for h in &config.hosts {
