@@ -94,6 +94,18 @@ pub struct ComponentConfig {
     pub domain: String,
     /// The shared secret of the handshake.
     pub secret: Secret,
+    /// Also own every subdomain (`*.domain`): stanzas to them reach this component and it
+    /// may send from them.
+    #[serde(default)]
+    pub subdomains: bool,
+}
+
+/// True when `domain` is a proper subdomain of `parent` (`x.parent`).
+fn is_below(domain: &str, parent: &str) -> bool {
+    domain
+        .strip_suffix(parent)
+        .and_then(|head| head.strip_suffix('.'))
+        .is_some_and(|label| !label.is_empty() && !label.ends_with('.'))
 }
 
 /// Checks the component blocks: bare, distinct domains not used by a host or a MUC service,
@@ -128,6 +140,21 @@ pub fn validate(cfg: &Config) -> Result<(), (&'static str, String)> {
                 format!("'{}' is already a host or a MUC service", c.domain),
             ));
         }
+        if c.subdomains {
+            let taken = cfg
+                .hosts
+                .iter()
+                .map(|h| h.domain.to_lowercase())
+                .chain(cfg.mucs.iter().map(|m| m.domain.to_string()))
+                .chain(cfg.client_proxies.iter().map(|p| p.domain.to_lowercase()))
+                .find(|d| is_below(d, domain.as_str()));
+            if let Some(d) = taken {
+                return Err((
+                    "component.subdomains",
+                    format!("component '{}' would take over '{d}'", c.domain),
+                ));
+            }
+        }
         if c.secret.expose().is_empty() {
             return Err((
                 "component.secret",
@@ -152,6 +179,7 @@ struct Link {
 pub struct ComponentService {
     domain: Jid,
     secret: Secret,
+    subdomains: bool,
     /// Held only for short, non-async sections (claim, release, clone the sender).
     link: Mutex<Option<Link>>,
     fallback: Option<Arc<ClientProxy>>,
@@ -173,9 +201,22 @@ impl ComponentService {
         ComponentService {
             domain,
             secret,
+            subdomains: false,
             link: Mutex::new(None),
             fallback,
         }
+    }
+
+    /// Builder: also own every subdomain of the domain.
+    pub fn with_subdomains(mut self, yes: bool) -> Self {
+        self.subdomains = yes;
+        self
+    }
+
+    /// True when `domain` is the component's domain or (with `subdomains`) below it.
+    pub fn owns(&self, domain: &str) -> bool {
+        domain == self.domain.as_str()
+            || (self.subdomains && is_below(domain, self.domain.as_str()))
     }
 
     /// The domain.
@@ -238,6 +279,10 @@ impl DomainService for ComponentService {
             }
         }
         self.unavailable(core, sender, to, stanza);
+    }
+
+    fn serves(&self, domain: &str) -> bool {
+        self.subdomains && is_below(domain, self.domain.as_str())
     }
 
     fn disco_name(&self) -> Option<String> {
@@ -325,7 +370,13 @@ enum Phase {
     Ready { service: Arc<ComponentService> },
 }
 
+/// Directed presences remembered per component connection, so its occupants leave their
+/// rooms when it disconnects (beyond this many, the oldest are not told).
+const MAX_DIRECTED: usize = 1024;
+
 struct Conn {
+    /// `(from, to)` of available presences the component sent and has not withdrawn.
+    directed: std::collections::HashSet<(Jid, Jid)>,
     core: Arc<Core>,
     registry: Arc<Registry>,
     parser: StreamParser,
@@ -449,7 +500,7 @@ impl Conn {
                         );
                     }
                 };
-                if from.domain() != service.domain().as_str() {
+                if !service.owns(from.domain()) {
                     return self.close_with(
                         StreamErrorCondition::InvalidFrom,
                         "'from' is not on the component's domain",
@@ -462,6 +513,19 @@ impl Conn {
                     );
                 }
                 el.rename_ns(ns::COMPONENT, ns::CLIENT);
+                if el.name == "presence"
+                    && let Some(to) = el.attr("to").and_then(|t| Jid::parse(t).ok())
+                {
+                    match el.attr("type") {
+                        None if self.directed.len() < MAX_DIRECTED => {
+                            self.directed.insert((from.clone(), to));
+                        }
+                        Some("unavailable") => {
+                            self.directed.remove(&(from.clone(), to));
+                        }
+                        _ => {}
+                    }
+                }
                 let sender = Sender {
                     jid: from,
                     identity: Arc::new(Identity::Service),
@@ -494,6 +558,7 @@ async fn serve(core: Arc<Core>, registry: Arc<Registry>, mut tcp: TcpStream) {
         max_depth: 64,
     };
     let mut conn = Conn {
+        directed: std::collections::HashSet::new(),
         core: core.clone(),
         registry,
         parser: StreamParser::new_stream(limits),
@@ -558,6 +623,17 @@ async fn serve(core: Arc<Core>, registry: Arc<Registry>, mut tcp: TcpStream) {
     if let Phase::Ready { service } = &conn.phase {
         service.release(conn.link_id);
         tracing::info!(domain = %service.domain(), "component disconnected");
+        for (from, to) in std::mem::take(&mut conn.directed) {
+            let p = Element::new("presence", ns::CLIENT)
+                .with_attr("type", "unavailable")
+                .with_attr("from", from.as_str())
+                .with_attr("to", to.as_str());
+            let sender = Sender {
+                jid: from,
+                identity: Arc::new(Identity::Service),
+            };
+            route(&core, &sender, p);
+        }
     }
 }
 
@@ -579,12 +655,33 @@ mod tests {
     }
 
     #[test]
+    fn ownership_of_subdomains() {
+        let domain = Jid::parse("c.example").unwrap();
+        let plain = ComponentService::new(domain.clone(), Secret::new("s"), None);
+        let wide = ComponentService::new(domain, Secret::new("s"), None).with_subdomains(true);
+        for (d, plain_owns, wide_owns) in [
+            ("c.example", true, true),
+            ("x.c.example", false, true),
+            ("a.b.c.example", false, true),
+            ("xc.example", false, false),
+            ("example", false, false),
+            (".c.example", false, false),
+        ] {
+            assert_eq!(plain.owns(d), plain_owns, "{d}");
+            assert_eq!(wide.owns(d), wide_owns, "{d}");
+            assert_eq!(wide.serves(d), wide_owns && d != "c.example", "{d}");
+            assert!(!plain.serves(d), "{d}");
+        }
+    }
+
+    #[test]
     fn secret_debug_is_redacted() {
         let s = Secret::new("hunter2");
         assert!(!format!("{s:?}").contains("hunter2"));
         let c = ComponentConfig {
             domain: "focus.example".into(),
             secret: s,
+            subdomains: false,
         };
         assert!(!format!("{c:?}").contains("hunter2"));
     }

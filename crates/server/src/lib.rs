@@ -171,11 +171,10 @@ async fn register_components(
             continue;
         };
         let fallback = proxies.get(domain.as_str()).cloned();
-        let svc = Arc::new(component::ComponentService::new(
-            domain.clone(),
-            c.secret.clone(),
-            fallback,
-        ));
+        let svc = Arc::new(
+            component::ComponentService::new(domain.clone(), c.secret.clone(), fallback)
+                .with_subdomains(c.subdomains),
+        );
         services.insert(domain.to_string(), svc.clone());
         registry.insert(domain.to_string(), svc);
     }

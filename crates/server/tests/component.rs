@@ -234,6 +234,71 @@ async fn foreign_from_is_invalid_from() {
 }
 
 #[tokio::test]
+async fn a_component_with_subdomains_owns_them() {
+    let mut cfg = test_config("");
+    let extra = rookery_server::Config::parse(
+        "[components]\nlisten = [\"127.0.0.1:0\"]\n[[component]]\ndomain = \"gw.localhost\"\nsecret = \"gw\"\nsubdomains = true\n",
+        "components",
+    )
+    .unwrap();
+    cfg.component_listener = extra.component_listener;
+    cfg.components = extra.components;
+    let srv = start(cfg, &[]).await;
+    let mut comp = connect(srv.component_addr().unwrap()).await;
+    let id = open(&mut comp, "gw.localhost").await;
+    let digest = rookery_server::component::handshake_digest(&id, "gw");
+    comp.send(&format!("<handshake>{digest}</handshake>")).await;
+    assert_eq!(comp.element().await.name, "handshake");
+
+    let mut client = connect(srv.c2s_addr().unwrap()).await;
+    let me = client.login_anonymous(Some("c")).await;
+    client
+        .send("<message to='room@conf.gw.localhost' id='s1'><body>to a subdomain</body></message>")
+        .await;
+    let m = next_named(&mut comp, "message").await;
+    assert_eq!(m.attr("to"), Some("room@conf.gw.localhost"));
+    comp.send(&format!(
+        "<message from='room@conf.gw.localhost/bot' to='{me}' id='s2'><body>from a subdomain</body></message>"
+    ))
+    .await;
+    let back = next_named(&mut client, "message").await;
+    assert_eq!(back.attr("from"), Some("room@conf.gw.localhost/bot"));
+    // A look-alike domain is still someone else's.
+    comp.send(&format!("<message from='xgw.localhost' to='{me}'/>"))
+        .await;
+    let (cond, _) = comp.stream_error().await;
+    assert_eq!(cond, "invalid-from");
+    srv.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_component_leaves_its_rooms_when_it_disconnects() {
+    let mut cfg = config();
+    let muc = rookery_server::Config::parse(
+        "[[muc]]\ndomain = \"conference.localhost\"\nmuc_room_locking = false\n",
+        "muc",
+    )
+    .unwrap();
+    cfg.mucs = muc.mucs;
+    let srv = start(cfg, &[]).await;
+    let mut client = connect(srv.c2s_addr().unwrap()).await;
+    client.login_anonymous(Some("c")).await;
+    client
+        .send("<presence to='r@conference.localhost/human'><x xmlns='http://jabber.org/protocol/muc'/></presence>")
+        .await;
+    next_named(&mut client, "presence").await;
+    let mut comp = component(&srv, "focus.localhost", SECRET).await;
+    comp.send("<presence from='bot@focus.localhost/x' to='r@conference.localhost/bot'><x xmlns='http://jabber.org/protocol/muc'/></presence>").await;
+    let joined = next_named(&mut client, "presence").await;
+    assert_eq!(joined.attr("from"), Some("r@conference.localhost/bot"));
+    drop(comp);
+    let left = next_named(&mut client, "presence").await;
+    assert_eq!(left.attr("from"), Some("r@conference.localhost/bot"));
+    assert_eq!(left.attr("type"), Some("unavailable"));
+    srv.shutdown().await;
+}
+
+#[tokio::test]
 async fn offline_component_answers_service_unavailable() {
     let srv = start(config(), &[]).await;
     let mut client = connect(srv.c2s_addr().unwrap()).await;
@@ -283,6 +348,10 @@ fn config_refusals_name_the_key() {
         (
             "[[component]]\ndomain = \"c.example\"\nsecret = \"x\"\nport = 5347\n",
             "port",
+        ),
+        (
+            "[[host]]\ndomain = \"a.c.example\"\nauthentication = \"anonymous\"\n[[component]]\ndomain = \"c.example\"\nsecret = \"x\"\nsubdomains = true\n",
+            "component.subdomains",
         ),
     ] {
         let e = rookery_server::Config::parse(text, "t.toml")

@@ -270,13 +270,14 @@ impl Env<'_> {
     }
 
     fn list(&self, name: &'static str) -> Option<Vec<String>> {
-        self.raw(name).map(|v| {
-            v.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect()
-        })
+        let list: Vec<String> = self
+            .raw(name)?
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        (!list.is_empty()).then_some(list)
     }
 }
 
@@ -299,11 +300,12 @@ fn origin_of(url: &str) -> Option<String> {
     if authority.is_empty() || authority.contains(char::is_whitespace) || authority.contains('@') {
         return None;
     }
-    Some(format!(
-        "{}://{}",
-        scheme.to_ascii_lowercase(),
-        authority.to_ascii_lowercase()
-    ))
+    let scheme = scheme.to_ascii_lowercase();
+    let authority = authority.to_ascii_lowercase();
+    // Browsers leave the scheme's default port out of `Origin`.
+    let default_port = if scheme == "https" { ":443" } else { ":80" };
+    let authority = authority.strip_suffix(default_port).unwrap_or(&authority);
+    Some(format!("{scheme}://{authority}"))
 }
 
 fn all_interfaces(port: u16) -> Vec<SocketAddr> {

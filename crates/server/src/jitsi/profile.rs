@@ -373,6 +373,7 @@ impl JitsiProfile {
             cfg.components.push(ComponentConfig {
                 domain: h.focus.clone(),
                 secret: secret.clone(),
+                subdomains: false,
             });
         }
         Ok(())

@@ -93,6 +93,16 @@ fn defaults_are_docker_jitsi_meets() {
     );
     assert_eq!(c.log_level, "info");
     assert_eq!(c.data_dir, PathBuf::from("data"));
+    // An empty list is no list.
+    let c3 = build(&[
+        ("ENABLE_AUTH", "1"),
+        ("AUTH_TYPE", "jwt"),
+        ("JWT_APP_ID", "a"),
+        ("JWT_APP_SECRET", "s"),
+        ("JWT_ACCEPTED_ISSUERS", " , "),
+    ])
+    .unwrap();
+    assert_eq!(token(&c3).asap_accepted_issuers, None);
     // Empty values count as unset.
     let c2 = build(&[("XMPP_DOMAIN", ""), ("ENABLE_AUTH", " ")]).unwrap();
     assert_eq!(c2.hosts[0].domain, "meet.jitsi");
@@ -449,6 +459,18 @@ fn origins() {
         ("https://meet.example.com", Some("https://meet.example.com")),
         ("https://localhost:8443/", Some("https://localhost:8443")),
         ("HTTP://A.example/x?y", Some("http://a.example")),
+        (
+            "https://meet.example.com:443/",
+            Some("https://meet.example.com"),
+        ),
+        (
+            "http://meet.example.com:80",
+            Some("http://meet.example.com"),
+        ),
+        (
+            "http://meet.example.com:443",
+            Some("http://meet.example.com:443"),
+        ),
         ("meet.example.com", None),
         ("wss://meet.example.com", None),
         ("https://user@evil.example", None),
