@@ -105,6 +105,17 @@ pub struct MucConfig {
     /// service (the server wires it into the hooks; the room logic never reads it).
     #[serde(default)]
     pub token_verification: Option<rookery_policy::MucPolicyConfig>,
+    /// Jitsi's meeting id (`mod_muc_meeting_id`): every new room gets a random UUID, shown
+    /// as `muc#roominfo_meetingId` in its disco#info form and its owner configuration form.
+    #[serde(default)]
+    pub jitsi_meeting_id: bool,
+    /// Jitsi's jicofo lock: until a service admin (the focus) has joined a room, other
+    /// users' joins are held (not refused) and then processed in arrival order.
+    #[serde(default)]
+    pub jicofo_lock: bool,
+    /// Seconds a held join waits for the focus before it is refused.
+    #[serde(default = "default_jicofo_lock_timeout")]
+    pub jicofo_lock_timeout_seconds: u64,
 }
 
 fn yes() -> bool {
@@ -142,6 +153,9 @@ fn default_iq_timeout() -> u64 {
 }
 fn default_disco_items() -> usize {
     1000
+}
+fn default_jicofo_lock_timeout() -> u64 {
+    30
 }
 
 fn de_jid<'de, D: Deserializer<'de>>(d: D) -> Result<Jid, D::Error> {
@@ -188,6 +202,9 @@ impl MucConfig {
             iq_timeout_secs: default_iq_timeout(),
             max_disco_items: default_disco_items(),
             token_verification: None,
+            jitsi_meeting_id: false,
+            jicofo_lock: false,
+            jicofo_lock_timeout_seconds: default_jicofo_lock_timeout(),
         }
     }
 
@@ -209,6 +226,10 @@ impl MucConfig {
             ),
             ("presence_burst", self.presence_burst as usize),
             ("presence_per_second", self.presence_per_second as usize),
+            (
+                "jicofo_lock_timeout_seconds",
+                usize::try_from(self.jicofo_lock_timeout_seconds).unwrap_or(usize::MAX),
+            ),
         ];
         if let Some((name, _)) = limits.iter().find(|(_, v)| *v == 0) {
             return Err(ConfigError::ZeroLimit(name));
@@ -220,6 +241,18 @@ impl MucConfig {
     pub fn is_admin(&self, jid: &Jid) -> bool {
         let bare = jid.bare_str();
         self.admins.iter().any(|a| a.as_str() == bare)
+    }
+
+    /// How often the driver should feed a room [`crate::RoomInput::Tick`] so that overdue
+    /// IQs and held joins are failed close to their deadline: every 5 s, more often when
+    /// the jicofo lock timeout is short.
+    pub fn tick_interval(&self) -> std::time::Duration {
+        let secs = if self.jicofo_lock {
+            (self.jicofo_lock_timeout_seconds / 2).clamp(1, 5)
+        } else {
+            5
+        };
+        std::time::Duration::from_secs(secs)
     }
 
     /// The effective occupant cap for a room whose `maxusers` is `room_max` (0 = none).

@@ -47,6 +47,7 @@ pub enum RoomInput<I> {
         /// The session's full JID.
         jid: Jid,
     },
-    /// Periodic housekeeping: fails forwarded IQs whose answer is overdue.
+    /// Periodic housekeeping (every [`crate::MucConfig::tick_interval`]): fails forwarded
+    /// IQs whose answer is overdue and held joins whose wait for the focus is over.
     Tick,
 }

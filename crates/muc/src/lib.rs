@@ -57,7 +57,7 @@ pub use hooks::{
 pub use input::{RoomInput, Sender};
 pub use record::{AffiliationRecord, RecordError, RoomRecord, SubjectRecord};
 pub use roles::Role;
-pub use room::{Lifecycle, Occupant, Room};
+pub use room::{Lifecycle, MEETING_ID_VAR, Occupant, Room};
 pub use room_config::{AllowPm, RoomConfig, Whois};
 pub use service::{NewRoom, Service, Target};
 pub use time::Timestamp;

@@ -104,6 +104,20 @@ pub struct Config {
     /// section.
     #[serde(default)]
     pub http: Option<HttpConfig>,
+    /// `[components]`: the XEP-0114 listener (bound only when `[[component]]` blocks exist).
+    #[serde(default, rename = "components")]
+    pub component_listener: crate::component::ComponentListener,
+    /// `[[component]]`: external components (domain and shared secret).
+    #[serde(default, rename = "component")]
+    pub components: Vec<crate::component::ComponentConfig>,
+    /// `[[client_proxy]]`: domains whose traffic is relayed to a client account (Jitsi's
+    /// `focus.<domain>` → `focus@auth.<domain>`).
+    #[serde(default, rename = "client_proxy")]
+    pub client_proxies: Vec<crate::client_proxy::ClientProxyConfig>,
+    /// `[jitsi]`: the standard Jitsi Meet hosts from one block (expanded into hosts, MUCs,
+    /// the focus proxy and admins when the file is loaded).
+    #[serde(default)]
+    pub jitsi: Option<crate::jitsi::JitsiProfile>,
 }
 
 /// A cross-origin permission: `true` (any origin), `false` (same origin only) or a list
@@ -294,12 +308,33 @@ pub struct HostConfig {
 impl Config {
     /// Parses TOML text; `origin` names the file in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
-        let cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        let mut cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
             origin: origin.to_owned(),
             message: e.to_string(),
         })?;
+        if let Some(profile) = cfg.jitsi.take() {
+            return cfg.with_jitsi(profile, origin);
+        }
         cfg.validate(origin)?;
         Ok(cfg)
+    }
+
+    /// Adds a Jitsi profile's hosts, services and admins, then validates the result.
+    pub fn with_jitsi(
+        mut self,
+        profile: crate::jitsi::JitsiProfile,
+        origin: &str,
+    ) -> Result<Config, ConfigError> {
+        profile
+            .apply(&mut self)
+            .map_err(|(key, reason)| ConfigError::Invalid {
+                origin: origin.to_owned(),
+                key: key.to_owned(),
+                reason,
+            })?;
+        self.jitsi = Some(profile);
+        self.validate(origin)?;
+        Ok(self)
     }
 
     /// Reads and parses a file.
@@ -411,6 +446,17 @@ impl Config {
                 }
             }
         }
+        let mut muc_domains = std::collections::HashSet::new();
+        for m in &self.mucs {
+            if self.host(m.domain.as_str()).is_some() || !muc_domains.insert(m.domain.clone()) {
+                return Err(invalid(
+                    "muc.domain",
+                    format!("'{}' is already a host or another MUC service", m.domain),
+                ));
+            }
+        }
+        crate::component::validate(self).map_err(|(key, reason)| invalid(key, reason))?;
+        crate::client_proxy::validate(self).map_err(|(key, reason)| invalid(key, reason))?;
         Ok(())
     }
 

@@ -4,9 +4,12 @@
 //! ports) and get back the bound addresses and a handle that shuts it down.
 
 pub mod c2s_tcp;
+pub mod client_proxy;
+pub mod component;
 pub mod config;
 pub mod core;
 pub mod http;
+pub mod jitsi;
 pub mod muc_policy;
 pub mod muc_service;
 pub mod router;
@@ -60,6 +63,8 @@ pub enum ListenerKind {
     C2s,
     /// HTTP: WebSocket, BOSH, health and metrics.
     Http,
+    /// XEP-0114 external components.
+    Component,
 }
 
 /// A running server.
@@ -85,6 +90,14 @@ impl Running {
         self.listeners
             .iter()
             .find(|(k, _)| *k == ListenerKind::Http)
+            .map(|(_, a)| *a)
+    }
+
+    /// The first XEP-0114 component listener address.
+    pub fn component_addr(&self) -> Option<SocketAddr> {
+        self.listeners
+            .iter()
+            .find(|(k, _)| *k == ListenerKind::Component)
             .map(|(_, a)| *a)
     }
 
@@ -126,6 +139,56 @@ fn host_policy(cfg: &Config, h: &config::HostConfig) -> HostPolicy {
     }
 }
 
+async fn bind(addr: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr), StartError> {
+    let l = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })?;
+    let local = l
+        .local_addr()
+        .map_err(|source| StartError::Bind { addr, source })?;
+    Ok((l, local))
+}
+
+/// Registers client proxies and external components as domain services (a component and a
+/// proxy may share a domain: the component serves it while connected) and binds the
+/// component listener when components exist.
+async fn register_components(
+    config: &Config,
+    services: &mut HashMap<String, Arc<dyn core::DomainService>>,
+    listeners: &mut Vec<(ListenerKind, SocketAddr)>,
+) -> Result<(component::Registry, Vec<tokio::net::TcpListener>), StartError> {
+    let mut proxies = HashMap::new();
+    for p in &config.client_proxies {
+        if let Some(proxy) = client_proxy::ClientProxy::from_config(p) {
+            let proxy = Arc::new(proxy);
+            proxies.insert(proxy.domain().to_string(), proxy.clone());
+            services.insert(proxy.domain().to_string(), proxy);
+        }
+    }
+    let mut registry = component::Registry::new();
+    for c in &config.components {
+        let Ok(domain) = rookery_proto::Jid::parse(&c.domain) else {
+            continue;
+        };
+        let fallback = proxies.get(domain.as_str()).cloned();
+        let svc = Arc::new(
+            component::ComponentService::new(domain.clone(), c.secret.clone(), fallback)
+                .with_subdomains(c.subdomains),
+        );
+        services.insert(domain.to_string(), svc.clone());
+        registry.insert(domain.to_string(), svc);
+    }
+    let mut sockets = Vec::new();
+    if !registry.is_empty() {
+        for addr in &config.component_listener.listen {
+            let (l, local) = bind(*addr).await?;
+            listeners.push((ListenerKind::Component, local));
+            sockets.push(l);
+        }
+    }
+    Ok((registry, sockets))
+}
+
 /// Opens the store, binds every listener and starts serving.
 pub async fn start(config: Config) -> Result<Running, StartError> {
     let store = Store::open(&config.data_dir)?;
@@ -134,6 +197,15 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
 
 /// Like [`start`] with a given store (tests use an in-memory one).
 pub async fn start_with_store(config: Config, store: Store) -> Result<Running, StartError> {
+    for a in config.jitsi.iter().flat_map(|j| j.startup_accounts()) {
+        store.set_password(
+            &a.domain,
+            &a.user,
+            a.password.expose(),
+            config.scram_iterations,
+        )?;
+        tracing::info!(account = %format!("{}@{}", a.user, a.domain), "account ready");
+    }
     let mut hosts = HashMap::new();
     let mut tls = HashMap::new();
     for h in &config.hosts {
@@ -201,6 +273,8 @@ pub async fn start_with_store(config: Config, store: Store) -> Result<Running, S
         services.insert(domain, svc.clone());
         mucs.push(svc);
     }
+    let (components, component_sockets) =
+        register_components(&config, &mut services, &mut listeners).await?;
     let core = Arc::new(Core {
         config,
         router: Router::new(),
@@ -227,6 +301,12 @@ pub async fn start_with_store(config: Config, store: Store) -> Result<Running, S
                 .map(|l| tokio::spawn(http.clone().serve(l))),
         );
     }
+    let components = Arc::new(components);
+    tasks.extend(
+        component_sockets
+            .into_iter()
+            .map(|l| tokio::spawn(component::accept_loop(core.clone(), components.clone(), l))),
+    );
     Ok(Running {
         listeners,
         core,

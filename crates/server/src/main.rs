@@ -14,6 +14,10 @@ struct Cli {
     /// Configuration file (TOML). Without it the embedded default is used.
     #[arg(long, short, global = true)]
     config: Option<PathBuf>,
+    /// Build the configuration from docker-jitsi-meet's environment variables (also done
+    /// when XMPP_DOMAIN is set and no --config is given).
+    #[arg(long, global = true, conflicts_with = "config")]
+    jitsi_env: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -87,7 +91,9 @@ enum TokenCommand {
 fn load(path: &Option<PathBuf>) -> Result<Config, String> {
     match path {
         Some(p) => Config::load(p).map_err(|e| e.to_string()),
-        None => Config::embedded_default().map_err(|e| e.to_string()),
+        None => rookery_server::jitsi::env::default_config(
+            std::env::args_os().any(|a| a == "--jitsi-env"),
+        ),
     }
 }
 

@@ -5,7 +5,6 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use dashmap::DashMap;
 use rookery_muc::{
@@ -139,7 +138,7 @@ async fn room_task(
     mut rx: mpsc::Receiver<RoomInput<Ident>>,
     id: u64,
 ) {
-    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    let mut tick = tokio::time::interval(inner.config.tick_interval());
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut batch = Vec::with_capacity(64);
     loop {

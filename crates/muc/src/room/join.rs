@@ -9,6 +9,7 @@
 
 use rookery_proto::{Element, Jid, StanzaError, StanzaErrorCondition, ns};
 
+use super::jicofo_lock::MEETING_ID_VAR;
 use super::occupants::{Occupant, sanitize_presence};
 use super::outbound::{reply_error, send};
 use super::{Lifecycle, Room};
@@ -161,6 +162,11 @@ impl<I> Room<I> {
         if let Some(s) = setup {
             self.config = s.config;
             self.info_fields = s.info_fields;
+            if !self.info_fields.iter().any(|f| f.var == MEETING_ID_VAR)
+                && let Some(id) = self.new_meeting_id()
+            {
+                self.info_fields.push(id);
+            }
             self.created = now;
             self.lifecycle = if self.service.muc_room_locking && muc_x.is_some() {
                 Lifecycle::Locked

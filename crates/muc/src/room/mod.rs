@@ -9,6 +9,7 @@ mod admin;
 mod destroy;
 mod forward;
 mod iq;
+mod jicofo_lock;
 mod join;
 mod message;
 mod occupants;
@@ -36,9 +37,11 @@ use crate::record::{AffiliationRecord, RecordError, RoomRecord, SubjectRecord};
 use crate::room_config::RoomConfig;
 use crate::time::Timestamp;
 
+pub use jicofo_lock::MEETING_ID_VAR;
 pub use occupants::Occupant;
 
 use forward::PendingIqs;
+use jicofo_lock::{Gate, JicofoLock};
 use occupants::Occupants;
 use outbound::reply_error;
 
@@ -76,6 +79,7 @@ pub struct Room<I> {
     subject: Option<Subject>,
     pending: PendingIqs,
     info_fields: Vec<FormField>,
+    jicofo: JicofoLock<I>,
 }
 
 impl<I> Room<I> {
@@ -102,6 +106,7 @@ impl<I> Room<I> {
             subject: None,
             pending: PendingIqs::default(),
             info_fields: Vec::new(),
+            jicofo: JicofoLock::default(),
         }
     }
 
@@ -136,9 +141,13 @@ impl<I> Room<I> {
     pub fn handle(&mut self, input: RoomInput<I>, now: Timestamp) -> Vec<Effect> {
         let mut out = Vec::new();
         self.expire_iqs(now, &mut out);
+        self.expire_held(now, &mut out);
         match input {
-            RoomInput::Stanza { stanza, sender } => self.on_stanza(stanza, &sender, now, &mut out),
-            RoomInput::SessionGone { jid } => self.session_gone(&jid, now, &mut out),
+            RoomInput::Stanza { stanza, sender } => self.gated(stanza, sender, now, &mut out),
+            RoomInput::SessionGone { jid } => {
+                self.forget_held(&jid);
+                self.session_gone(&jid, now, &mut out);
+            }
             RoomInput::Tick => {}
         }
         self.close_if_uncreated(&mut out);
@@ -151,19 +160,40 @@ impl<I> Room<I> {
         stanza: Element,
         sender: &Sender<I>,
         now: Timestamp,
-    ) -> Vec<Effect> {
-        let mut out = Vec::new();
-        self.expire_iqs(now, &mut out);
-        self.on_stanza(stanza, sender, now, &mut out);
-        self.close_if_uncreated(&mut out);
-        out
+    ) -> Vec<Effect>
+    where
+        I: Clone,
+    {
+        self.handle(
+            RoomInput::Stanza {
+                stanza,
+                sender: sender.clone(),
+            },
+            now,
+        )
+    }
+
+    /// Passes a stanza through the jicofo lock, then to the room.
+    fn gated(&mut self, stanza: Element, sender: Sender<I>, now: Timestamp, out: &mut Vec<Effect>) {
+        match self.gate(stanza, sender, now, out) {
+            Gate::Pass(stanza, sender) => self.on_stanza(stanza, &sender, now, out),
+            Gate::AdminJoin(stanza, sender) => {
+                self.on_stanza(stanza, &sender, now, out);
+                self.after_admin_join(&sender.jid, now, out);
+            }
+            Gate::Done => {}
+        }
     }
 
     /// A room still uncreated after an input (a refused creating join, or stray traffic)
     /// tells its driver to drop it, once.
     fn close_if_uncreated(&mut self, out: &mut Vec<Effect>) {
         let closed = out.iter().any(|e| matches!(e, Effect::Closed { .. }));
-        if self.lifecycle == Lifecycle::Fresh && self.occupants.is_empty() && !closed {
+        if self.lifecycle == Lifecycle::Fresh
+            && self.occupants.is_empty()
+            && self.jicofo.is_empty()
+            && !closed
+        {
             out.push(Effect::Closed {
                 room: self.jid.clone(),
                 reason: CloseReason::NotCreated,

@@ -6,6 +6,7 @@
 
 use rookery_proto::{Element, Jid, StanzaError, StanzaErrorCondition, ns};
 
+use super::jicofo_lock::MEETING_ID_VAR;
 use super::outbound::{iq_result, reply_error};
 use super::removal::Removal;
 use super::{Lifecycle, Room};
@@ -197,11 +198,14 @@ impl<I> Room<I> {
         };
         if stanza.attr("type") == Some("get") {
             let node = self.jid.node().unwrap_or_default().to_owned();
-            out.push(iq_result(
-                &stanza,
-                &sender.jid,
-                Some(config_form(&self.config, &node)),
-            ));
+            let mut form = config_form(&self.config, &node);
+            // Fixed room info (the meeting id) rides along, as Jitsi's jicofo expects.
+            if let Some(x) = form.get_child_mut("x", ns::DATA_FORMS) {
+                for f in &self.info_fields {
+                    x.push_child(f.to_element());
+                }
+            }
+            out.push(iq_result(&stanza, &sender.jid, Some(form)));
             return;
         }
         if let Some(d) = query.get_child("destroy", ns::MUC_OWNER) {
@@ -238,6 +242,16 @@ impl<I> Room<I> {
             "cancel" => out.push(iq_result(&stanza, &sender.jid, None)),
             "submit" => match apply_form(&self.config, &form) {
                 Ok(config) => {
+                    // Only a service admin (jicofo) may replace the meeting id.
+                    if self.is_service_admin(sender)
+                        && let Some(id) = form.values(MEETING_ID_VAR).and_then(|v| v.first())
+                        && let Some(f) = self
+                            .info_fields
+                            .iter_mut()
+                            .find(|f| f.var == MEETING_ID_VAR)
+                    {
+                        f.values = vec![id.clone()];
+                    }
                     out.push(iq_result(&stanza, &sender.jid, None));
                     self.reconfigure(config, now, out);
                 }

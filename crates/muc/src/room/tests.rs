@@ -5,6 +5,7 @@ mod harness;
 mod admin;
 mod hooks;
 mod iq;
+mod jicofo_lock;
 mod join;
 mod messages;
 mod owner;
