@@ -18,6 +18,7 @@ use rookery_sasl::{
 };
 
 use crate::host::{HostAuth, HostPolicy};
+use crate::sm::{self, SmRequest};
 
 /// Lookups the negotiation needs from the server. Implementations must be quick and must
 /// not block for long (the account store is a local embedded database).
@@ -95,6 +96,27 @@ pub enum Action {
     },
     /// A stanza from the bound client with `from` stamped: route it.
     Route(Element),
+    /// `<enable/>` (XEP-0198) on a bound stream: start an outbound queue (and, when
+    /// `resume` is asked for and allowed, register a resumption id), then call
+    /// [`Session::sm_enabled`].
+    EnableSm {
+        /// The client asked for resumption.
+        resume: bool,
+        /// The client's preferred longest resumption time, seconds.
+        max: Option<u32>,
+    },
+    /// `<a h=''/>`: the client handled `h` of the stanzas sent since `<enabled/>`; drop
+    /// them from the outbound queue.
+    SmAck(u32),
+    /// `<resume/>` after authentication, before bind: find the session `previd` names,
+    /// check that it belongs to this identity, then call [`Session::resumed`] or
+    /// [`Session::resume_failed`].
+    Resume {
+        /// The id the old session's `<enabled/>` carried.
+        previd: String,
+        /// Stanzas the client handled from the old session.
+        h: u32,
+    },
     /// End the stream, sending this error first when given.
     Close(Option<(StreamErrorCondition, String)>),
 }
@@ -114,6 +136,7 @@ enum State {
     Features,
     Sasl(Box<SaslServer>),
     AwaitToken(Box<SaslServer>, Option<Vec<u8>>),
+    AwaitResume,
     Running,
     Closed,
 }
@@ -140,6 +163,9 @@ pub struct Session {
     jid: Option<Jid>,
     sasl_failures: u32,
     transport_token: Option<String>,
+    /// XEP-0198 inbound count (`h`): stanzas handled from the client since `<enabled/>`,
+    /// modulo 2^32; `None` until stream management is enabled.
+    sm_handled: Option<u32>,
 }
 
 impl std::fmt::Debug for Session {
@@ -207,6 +233,7 @@ impl Session {
             jid: None,
             sasl_failures: 0,
             transport_token: None,
+            sm_handled: None,
         }
     }
 
@@ -371,6 +398,11 @@ impl Session {
                     "wait for the SASL result",
                 )
             }
+            State::AwaitResume => self.close(
+                out,
+                StreamErrorCondition::PolicyViolation,
+                "wait for the resumption result",
+            ),
             State::Running => {
                 self.state = State::Running;
                 self.on_stanza(el, out);
@@ -413,6 +445,9 @@ impl Session {
         }
         if self.phase == Phase::Authed && el.name == "iq" && el.ns == ns::CLIENT {
             return self.on_bind_iq(el, out);
+        }
+        if self.phase == Phase::Authed && el.ns == ns::SM {
+            return self.on_sm_before_bind(&el, out);
         }
         if self.phase == Phase::Fresh {
             if host.require_encryption
@@ -753,14 +788,19 @@ impl Session {
         let Some(jid) = self.jid.clone() else {
             return self.close(out, StreamErrorCondition::NotAuthorized, "not bound");
         };
+        if el.ns == ns::SM {
+            return self.on_sm_bound(&el, out);
+        }
         if el.ns != ns::CLIENT || !matches!(el.name.as_str(), "message" | "presence" | "iq") {
-            // Stream management and other top-level extensions are handled by the driver
-            // before they reach here; anything else is not a stanza we know.
+            // Stream management was handled above; anything else is not a stanza we know.
             return self.close(
                 out,
                 StreamErrorCondition::UnsupportedStanzaType,
                 &format!("unknown top-level element '{}'", el.name),
             );
+        }
+        if let Some(h) = self.sm_handled.as_mut() {
+            *h = h.wrapping_add(1);
         }
         if el.name == "iq" && el.is("iq", ns::CLIENT) {
             // The legacy session IQ is a no-op success.
@@ -775,5 +815,96 @@ impl Session {
         // RFC 6120 §8.1.2.1: the server stamps `from` with the full JID.
         el.set_attr("from", jid.as_str());
         out.push(Action::Route(el));
+    }
+}
+
+/// Stream management (XEP-0198): the inbound counter and where each element may appear.
+impl Session {
+    /// Stream management is enabled on this stream (after `<enabled/>` or `<resumed/>`).
+    pub fn sm_is_enabled(&self) -> bool {
+        self.sm_handled.is_some()
+    }
+
+    /// The inbound `h`: stanzas handled from the client since `<enabled/>`, modulo 2^32.
+    pub fn sm_handled(&self) -> Option<u32> {
+        self.sm_handled
+    }
+
+    /// The answer to [`Action::EnableSm`]: sends `<enabled/>` (with `id` and `max` when the
+    /// session can be resumed) and starts counting the client's stanzas from zero.
+    pub fn sm_enabled(&mut self, id: Option<&str>, max: Option<u32>) -> Vec<Action> {
+        self.sm_handled = Some(0);
+        vec![Action::Send(sm::enabled(id, max))]
+    }
+
+    /// The answer to [`Action::Resume`] when the old session was taken over: the stream is
+    /// bound to `jid` again, `<resumed/>` tells the client how many of its stanzas the old
+    /// session handled (`handled`), and counting continues from there. The caller resends
+    /// the unacknowledged stanzas right after these actions.
+    pub fn resumed(&mut self, jid: Jid, previd: &str, handled: u32) -> Vec<Action> {
+        self.phase = Phase::Bound;
+        self.state = State::Running;
+        self.jid = Some(jid);
+        self.sm_handled = Some(handled);
+        vec![Action::Send(sm::resumed(previd, handled))]
+    }
+
+    /// The answer to [`Action::Resume`] when there is nothing to resume (unknown or
+    /// expired id, another identity's session): `<failed/>` with `condition`; the client
+    /// may bind a new resource instead.
+    pub fn resume_failed(&mut self, condition: StanzaErrorCondition) -> Vec<Action> {
+        if matches!(self.state, State::AwaitResume) {
+            self.state = State::Features;
+        }
+        vec![Action::Send(sm::failed(condition, None))]
+    }
+
+    fn on_sm_before_bind(&mut self, el: &Element, out: &mut Vec<Action>) {
+        if !self.transport.sm_available {
+            out.push(Action::Send(sm::failed(
+                StanzaErrorCondition::FeatureNotImplemented,
+                None,
+            )));
+            return;
+        }
+        match SmRequest::parse(el) {
+            Ok(SmRequest::Resume { previd, h }) => {
+                self.state = State::AwaitResume;
+                out.push(Action::Resume { previd, h });
+            }
+            // XEP-0198 §3: enabling before binding (unless resuming) is refused.
+            Ok(_) => out.push(Action::Send(sm::failed(
+                StanzaErrorCondition::UnexpectedRequest,
+                None,
+            ))),
+            Err(e) => self.close(out, e.condition(), &e.to_string()),
+        }
+    }
+
+    fn on_sm_bound(&mut self, el: &Element, out: &mut Vec<Action>) {
+        if !self.transport.sm_available {
+            out.push(Action::Send(sm::failed(
+                StanzaErrorCondition::FeatureNotImplemented,
+                None,
+            )));
+            return;
+        }
+        let request = match SmRequest::parse(el) {
+            Ok(r) => r,
+            Err(e) => return self.close(out, e.condition(), &e.to_string()),
+        };
+        match (request, self.sm_handled) {
+            (SmRequest::Enable { resume, max }, None) => {
+                out.push(Action::EnableSm { resume, max });
+            }
+            (SmRequest::Request, Some(h)) => out.push(Action::Send(sm::ack(h))),
+            (SmRequest::Ack { h }, Some(_)) => out.push(Action::SmAck(h)),
+            // A second <enable/>, a <resume/> on a bound stream, <r/> or <a/> before
+            // <enable/>.
+            (_, h) => out.push(Action::Send(sm::failed(
+                StanzaErrorCondition::UnexpectedRequest,
+                h,
+            ))),
+        }
     }
 }

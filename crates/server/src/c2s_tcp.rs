@@ -10,8 +10,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use rookery_c2s::{Action, Input, Session, TransportInfo};
-use rookery_proto::{StreamErrorCondition, StreamEvent, StreamParser, XmlError, ns, stream_error};
+use std::sync::atomic::Ordering;
+
+use rookery_c2s::{Action, Input, Session, TransportInfo, sm};
+use rookery_proto::{
+    Element, StanzaErrorCondition, StreamErrorCondition, StreamEvent, StreamParser, XmlError, ns,
+    stream_error,
+};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -21,7 +26,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::core::Core;
-use crate::session_driver::{BoundSession, CoreEnv, serialize_outgoing};
+use crate::metrics::{ConnectionGuard, Transport};
+use crate::router::Outgoing;
+use crate::session_driver::{BoundSession, CoreEnv, write_outgoing};
+use crate::stream_management::{self, Ending, Hibernated, Mailbox, SmLink};
 
 /// A client connection before or after STARTTLS.
 enum Conn {
@@ -118,15 +126,28 @@ struct Conversation {
     start_tls: bool,
     bound: Option<BoundSession>,
     kill: CancellationToken,
-    tx: mpsc::Sender<crate::router::Outgoing>,
+    tx: mpsc::Sender<Outgoing>,
     /// A token to verify before SASL can finish: `(host, token)`.
     pending_token: Option<(String, Option<String>)>,
     /// Claims of the token that authenticated this session, until bind.
     token_claims: Option<Arc<rookery_policy::TokenClaims>>,
+    /// Stream management, once enabled or resumed.
+    sm: Option<SmLink>,
+    /// A `<resume/>` waiting for the old session: `(previd, h)`.
+    pending_resume: Option<(String, u32)>,
+    /// The mailbox and kill token of a resumed session, for the connection loop to adopt.
+    adopted: Option<(mpsc::Receiver<Outgoing>, CancellationToken)>,
 }
 
 impl Conversation {
     fn write_error(&mut self, cond: StreamErrorCondition, text: &str) {
+        self.write_error_element(&stream_error(cond, Some(text)));
+    }
+
+    fn write_error_element(&mut self, error: &Element) {
+        if self.closing {
+            return;
+        }
         if !self.header_sent {
             let host = self
                 .session
@@ -136,13 +157,14 @@ impl Conversation {
             self.wbuf.extend_from_slice(&stream_header("error", &host));
             self.header_sent = true;
         }
-        rookery_proto::serialize::write_element(
-            &mut self.wbuf,
-            &stream_error(cond, Some(text)),
-            ns::CLIENT,
-        );
+        rookery_proto::serialize::write_element(&mut self.wbuf, error, ns::CLIENT);
         self.wbuf.extend_from_slice(b"</stream:stream>");
         self.closing = true;
+        self.core.metrics.stream_error(Transport::Tcp);
+    }
+
+    fn send(&mut self, el: &Element) {
+        rookery_proto::serialize::write_element(&mut self.wbuf, el, ns::CLIENT);
     }
 
     fn run_actions(&mut self, actions: Vec<Action>) {
@@ -156,7 +178,10 @@ impl Conversation {
                     self.header_sent = true;
                 }
                 Action::Send(el) => {
-                    rookery_proto::serialize::write_element(&mut self.wbuf, &el, ns::CLIENT)
+                    if !self.session.is_authenticated() {
+                        self.core.metrics.observe_negotiation(&el);
+                    }
+                    self.send(&el);
                 }
                 Action::StartTls => self.start_tls = true,
                 Action::Restart => {
@@ -169,6 +194,9 @@ impl Conversation {
                     mechanism,
                 } => {
                     tracing::info!(%domain, user = username.as_deref().unwrap_or("(anonymous)"), %mechanism, "authenticated");
+                    self.core
+                        .metrics
+                        .authenticated(Transport::Tcp, &domain, mechanism.as_str());
                     let mut b = BoundSession::authenticated(&domain, username);
                     if let Some(claims) = self.token_claims.take() {
                         b.set_token_claims(claims);
@@ -192,9 +220,26 @@ impl Conversation {
                 }
                 Action::Route(el) => {
                     if let Some(b) = self.bound.as_mut() {
+                        self.core.metrics.stanzas_in.count(&el.name);
                         b.route(&self.core, el);
                     }
                 }
+                Action::EnableSm { resume, max } => {
+                    let owner = match (&self.bound, resume) {
+                        (Some(b), true) => Some(b.owner(Transport::Tcp)),
+                        _ => None,
+                    };
+                    let link = SmLink::enable(&self.core, owner, max);
+                    let more = self.session.sm_enabled(link.id(), link.max());
+                    self.sm = Some(link);
+                    self.run_actions(more);
+                }
+                Action::SmAck(h) => {
+                    if let Some(Err(e)) = self.sm.as_mut().map(|l| l.ack(h)) {
+                        self.write_error_element(&e.stream_error());
+                    }
+                }
+                Action::Resume { previd, h } => self.pending_resume = Some((previd, h)),
                 Action::Close(err) => {
                     match err {
                         Some((cond, text)) => self.write_error(cond, &text),
@@ -209,10 +254,102 @@ impl Conversation {
         }
     }
 
+    /// Writes one mailbox item (stream management keeps it until acknowledged).
+    fn deliver(&mut self, item: Outgoing) {
+        if self.closing {
+            if self.sm.is_some() {
+                stream_management::bounce_undelivered(&self.core, item);
+            }
+            return;
+        }
+        if let Outgoing::Close(cond, text) = item {
+            return self.write_error(cond, &text);
+        }
+        let mark = self.wbuf.len();
+        if let Some(kind) = write_outgoing(&mut self.wbuf, &item, ns::CLIENT) {
+            self.core.metrics.stanzas_out.count(kind);
+        }
+        let Some(link) = self.sm.as_mut() else { return };
+        match link.push(item) {
+            Ok(false) => {}
+            Ok(true) => self.send(&sm::request()),
+            Err(item) => {
+                self.wbuf.truncate(mark);
+                stream_management::bounce_undelivered(&self.core, item);
+                self.write_error(
+                    StreamErrorCondition::ResourceConstraint,
+                    "too many unacknowledged stanzas",
+                );
+            }
+        }
+    }
+
+    /// The periodic ack check.
+    fn ack_tick(&mut self) {
+        if !self.closing && self.sm.as_mut().map(SmLink::tick).unwrap_or(false) {
+            self.send(&sm::request());
+        }
+    }
+
+    /// Carries out a `<resume/>`: takes the old session over, or answers `<failed/>`.
+    async fn settle_resume(&mut self) {
+        let Some((previd, h)) = self.pending_resume.take() else {
+            return;
+        };
+        let owner = self.bound.as_ref().map(|b| b.owner(Transport::Tcp));
+        let claimed = match owner {
+            Some(owner) => stream_management::claim(&self.core, &previd, &owner).await,
+            None => None,
+        };
+        let Some(hibernated) = claimed else {
+            self.core
+                .metrics
+                .sm
+                .resume_failed
+                .fetch_add(1, Ordering::Relaxed);
+            let more = self
+                .session
+                .resume_failed(StanzaErrorCondition::ItemNotFound);
+            return self.run_actions(more);
+        };
+        let Hibernated {
+            bound,
+            mailbox,
+            mut link,
+            handled,
+        } = hibernated;
+        self.core.metrics.sm.resumed.fetch_add(1, Ordering::Relaxed);
+        let jid = bound.jid().cloned();
+        self.bound = Some(bound);
+        self.tx = mailbox.tx;
+        self.kill = mailbox.kill.clone();
+        self.adopted = Some((mailbox.rx, mailbox.kill));
+        let acked = link.ack(h);
+        link.reset_request();
+        self.sm = Some(link);
+        let Some(jid) = jid else {
+            return self.write_error(
+                StreamErrorCondition::InternalServerError,
+                "the session had no address",
+            );
+        };
+        if let Err(e) = acked {
+            return self.write_error_element(&e.stream_error());
+        }
+        tracing::info!(%jid, "session resumed");
+        let more = self.session.resumed(jid, &previd, handled);
+        self.run_actions(more);
+        if let Some(link) = self.sm.as_ref() {
+            for item in link.unacked() {
+                write_outgoing(&mut self.wbuf, item, ns::CLIENT);
+            }
+        }
+    }
+
     fn on_bytes(&mut self, data: &[u8]) {
         self.parser.feed(data);
         loop {
-            if self.closing || self.start_tls {
+            if self.closing || self.start_tls || self.pending_resume.is_some() {
                 return;
             }
             match self.parser.next_event() {
@@ -220,16 +357,7 @@ impl Conversation {
                 Ok(Some(ev)) => {
                     let input = match ev {
                         StreamEvent::Open(h) => Input::Open(h),
-                        StreamEvent::Element(el) => {
-                            if let Some(b) = self.bound.as_mut()
-                                && self.session.is_bound()
-                                && el.ns == ns::SM
-                            {
-                                b.stream_management_unsupported(&mut self.wbuf, &el);
-                                continue;
-                            }
-                            Input::Element(el)
-                        }
+                        StreamEvent::Element(el) => Input::Element(el),
                         StreamEvent::Close => Input::Close,
                     };
                     let env = CoreEnv(&self.core);
@@ -256,16 +384,17 @@ async fn serve(
     tcp: TcpStream,
     _peer: SocketAddr,
 ) {
+    let _guard = ConnectionGuard::open(&core, Transport::Tcp);
     let mut conn = Conn::Plain(tcp);
     let (tx, mut rx) = mpsc::channel(core.config.c2s_send_queue);
-    let kill = CancellationToken::new();
+    let mut kill = CancellationToken::new();
     let mut conv = Conversation {
         core: core.clone(),
         parser: StreamParser::new_stream(core.limits),
         session: Session::new(TransportInfo {
             starttls_available: true,
             encrypted: false,
-            sm_available: false,
+            sm_available: true,
         }),
         wbuf: Vec::new(),
         header_sent: false,
@@ -276,13 +405,20 @@ async fn serve(
         tx,
         pending_token: None,
         token_claims: None,
+        sm: None,
+        pending_resume: None,
+        adopted: None,
     };
     let deadline =
         tokio::time::Instant::now() + Duration::from_secs(core.config.c2s_negotiation_timeout);
+    let mut ack_timer = tokio::time::interval(stream_management::ACK_REQUEST_INTERVAL);
+    ack_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut rbuf = vec![0u8; 4096];
     let mut batch = Vec::with_capacity(64);
+    let mut takeover = None;
     loop {
         let bound = conv.session.is_bound();
+        let managed = conv.sm.is_some();
         tokio::select! {
             biased;
             _ = kill.cancelled() => {
@@ -295,6 +431,10 @@ async fn serve(
                 let _ = tokio::time::timeout(Duration::from_millis(500), conn.write_all(&conv.wbuf)).await;
                 break;
             }
+            t = SmLink::next_takeover(&mut conv.sm) => {
+                takeover = Some(t);
+                break;
+            }
             _ = tokio::time::sleep_until(deadline), if !bound => {
                 conv.write_error(StreamErrorCondition::ConnectionTimeout, "authentication and resource binding took too long");
             }
@@ -305,20 +445,31 @@ async fn serve(
             n = rx.recv_many(&mut batch, 256), if bound => {
                 if n == 0 { break; }
                 for item in batch.drain(..) {
-                    if let Some((cond, text)) = serialize_outgoing(&mut conv.wbuf, item, ns::CLIENT) {
-                        conv.write_error(cond, &text);
-                    }
+                    conv.deliver(item);
                 }
             }
+            _ = ack_timer.tick(), if managed => conv.ack_tick(),
         }
         while let Some((domain, token)) = conv.pending_token.take() {
             let verdict =
                 crate::session_driver::verify_session_token(&core, &domain, token.as_deref()).await;
+            if let Err(reason) = &verdict {
+                core.metrics.token_refusals.inc(&[reason]);
+            }
             let verdict = verdict.map(|claims| {
                 conv.token_claims = claims;
             });
             let more = conv.session.token_verdict(verdict);
             conv.run_actions(more);
+        }
+        while conv.pending_resume.is_some() {
+            conv.settle_resume().await;
+            if let Some((new_rx, new_kill)) = conv.adopted.take() {
+                rx = new_rx;
+                kill = new_kill;
+            }
+            // Elements that arrived behind the <resume/> are still in the parser.
+            conv.on_bytes(&[]);
         }
         if !conv.wbuf.is_empty() {
             let wrote = tokio::select! {
@@ -364,7 +515,41 @@ async fn serve(
             }
         }
     }
-    if let Some(b) = conv.bound.take() {
-        b.end(&core);
+    let ending = if conv.closing {
+        Ending::Closed
+    } else {
+        Ending::Lost
+    };
+    let handled = conv.session.sm_handled().unwrap_or(0);
+    let Some(bound) = conv.bound.take() else {
+        return;
+    };
+    let mailbox = Mailbox {
+        tx: conv.tx.clone(),
+        rx,
+        kill,
+    };
+    match (takeover, conv.sm.take()) {
+        (Some(t), Some(link)) => {
+            stream_management::hand_over(
+                &core,
+                t,
+                Hibernated {
+                    bound,
+                    mailbox,
+                    link,
+                    handled,
+                },
+            );
+            // Best effort: the old connection is probably dead already.
+            conv.wbuf.clear();
+            conv.write_error(
+                StreamErrorCondition::Conflict,
+                "the session was resumed on another connection",
+            );
+            let _ =
+                tokio::time::timeout(Duration::from_millis(100), conn.write_all(&conv.wbuf)).await;
+        }
+        (_, link) => stream_management::finish(&core, bound, mailbox, link, handled, ending),
     }
 }

@@ -59,6 +59,15 @@ fn default_scram_iterations() -> u32 {
 fn default_log() -> String {
     "info".to_owned()
 }
+fn default_smacks_hibernation_time() -> u64 {
+    60
+}
+fn default_smacks_max_queue_size() -> usize {
+    10_000
+}
+fn default_smacks_max_unacked_stanzas() -> u32 {
+    5
+}
 
 /// The whole file.
 #[derive(Debug, Clone, Deserialize)]
@@ -91,6 +100,18 @@ pub struct Config {
     /// PBKDF2 iterations for new SCRAM credentials.
     #[serde(default = "default_scram_iterations")]
     pub scram_iterations: u32,
+    /// Seconds a stream-management session whose connection dropped stays resumable
+    /// (XEP-0198), keeping its JID and queueing what arrives for it.
+    #[serde(default = "default_smacks_hibernation_time")]
+    pub smacks_hibernation_time: u64,
+    /// Unacknowledged stanzas kept per stream-management session; beyond this the stream
+    /// ends with `resource-constraint` (or the hibernating session ends) and the stanzas
+    /// are bounced to their senders.
+    #[serde(default = "default_smacks_max_queue_size")]
+    pub smacks_max_queue_size: usize,
+    /// Stanzas sent before the server asks the client for an acknowledgement (`<r/>`).
+    #[serde(default = "default_smacks_max_unacked_stanzas")]
+    pub smacks_max_unacked_stanzas: u32,
     /// Client listeners.
     #[serde(default)]
     pub c2s: C2sListener,
@@ -366,6 +387,24 @@ impl Config {
         if self.c2s_send_queue == 0 {
             return Err(invalid("c2s_send_queue", "must be at least 1".into()));
         }
+        if !(1..=86_400).contains(&self.smacks_hibernation_time) {
+            return Err(invalid(
+                "smacks_hibernation_time",
+                "must be between 1 and 86400 seconds".into(),
+            ));
+        }
+        if self.smacks_max_queue_size < 16 {
+            return Err(invalid(
+                "smacks_max_queue_size",
+                "must be at least 16".into(),
+            ));
+        }
+        if self.smacks_max_unacked_stanzas == 0 {
+            return Err(invalid(
+                "smacks_max_unacked_stanzas",
+                "must be at least 1".into(),
+            ));
+        }
         if self.scram_iterations < 4096 {
             return Err(invalid(
                 "scram_iterations",
@@ -518,6 +557,31 @@ mod tests {
         let e = Config::parse(text, "t.toml").unwrap_err().to_string();
         assert!(e.contains("bogus_key"), "{e}");
         assert!(e.contains("line 6"), "{e}");
+    }
+
+    #[test]
+    fn stream_management_settings() {
+        let c = Config::parse("", "t.toml").unwrap();
+        assert_eq!(
+            (
+                c.smacks_hibernation_time,
+                c.smacks_max_queue_size,
+                c.smacks_max_unacked_stanzas
+            ),
+            (60, 10_000, 5)
+        );
+        let c = Config::parse("smacks_hibernation_time = 2\n", "t.toml").unwrap();
+        assert_eq!(c.smacks_hibernation_time, 2);
+        for bad in [
+            "smacks_hibernation_time = 0",
+            "smacks_hibernation_time = 86401",
+            "smacks_max_queue_size = 1",
+            "smacks_max_unacked_stanzas = 0",
+        ] {
+            let e = Config::parse(bad, "t.toml").unwrap_err().to_string();
+            let key = bad.split(' ').next().unwrap();
+            assert!(e.contains(key), "{bad}: {e}");
+        }
     }
 
     #[test]

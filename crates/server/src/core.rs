@@ -107,6 +107,10 @@ pub struct Core {
     pub limits: Limits,
     /// Cancelled on shutdown.
     pub shutdown: CancellationToken,
+    /// Counters for `/metrics`, shared by every transport.
+    pub metrics: crate::metrics::Metrics,
+    /// Stream management: resumable sessions by id.
+    pub sm: crate::stream_management::Registry,
 }
 
 impl std::fmt::Debug for Core {

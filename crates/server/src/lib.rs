@@ -10,6 +10,7 @@ pub mod config;
 pub mod core;
 pub mod http;
 pub mod jitsi;
+pub mod metrics;
 pub mod muc_policy;
 pub mod muc_service;
 pub mod router;
@@ -17,6 +18,7 @@ pub mod routing;
 pub mod server_iq;
 pub mod session_driver;
 pub mod store;
+pub mod stream_management;
 pub mod tls;
 pub mod token_cli;
 
@@ -284,6 +286,8 @@ pub async fn start_with_store(config: Config, store: Store) -> Result<Running, S
         token_hosts,
         limits,
         shutdown: CancellationToken::new(),
+        metrics: metrics::Metrics::default(),
+        sm: stream_management::Registry::default(),
     });
     for m in &mucs {
         m.load_persistent(&core);

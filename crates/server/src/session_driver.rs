@@ -63,6 +63,31 @@ pub async fn verify_session_token(
     }
 }
 
+/// Writes one queued stanza without consuming it (stream management keeps it until the
+/// client acknowledges it); returns its kind (`message`, `presence`, `iq`), or `None` for
+/// [`Outgoing::Close`], which writes nothing.
+pub fn write_outgoing<'a>(
+    out: &mut Vec<u8>,
+    item: &'a Outgoing,
+    context_ns: &str,
+) -> Option<&'a str> {
+    match item {
+        Outgoing::Stanza(el) => {
+            rookery_proto::serialize::write_element(out, el, context_ns);
+            Some(el.name.as_str())
+        }
+        Outgoing::Shared {
+            prepared,
+            to,
+            element,
+        } => {
+            prepared.write_to(out, to.as_str());
+            Some(element.name.as_str())
+        }
+        Outgoing::Close(..) => None,
+    }
+}
+
 /// Writes one queued item; returns a stream error to send when the item asks to close.
 pub fn serialize_outgoing(
     out: &mut Vec<u8>,
@@ -110,6 +135,16 @@ impl BoundSession {
             directed: HashSet::new(),
             available: false,
         }
+    }
+
+    /// The bound full JID, once bound.
+    pub fn jid(&self) -> Option<&Jid> {
+        self.jid.as_ref()
+    }
+
+    /// Who may resume this session over `transport` (see [`crate::stream_management`]).
+    pub fn owner(&self, transport: crate::metrics::Transport) -> crate::stream_management::Owner {
+        crate::stream_management::Owner::of(&self.domain, &self.node, &self.identity, transport)
     }
 
     /// Marks this session as authenticated by a verified token.
@@ -185,15 +220,6 @@ impl BoundSession {
             identity: self.identity.clone(),
         };
         routing::route(core, &sender, stanza);
-    }
-
-    /// Answers stream-management elements on a stream that did not offer it.
-    pub fn stream_management_unsupported(&mut self, out: &mut Vec<u8>, _el: &Element) {
-        let failed = Element::new("failed", ns::SM).with_child(Element::new(
-            StanzaErrorCondition::FeatureNotImplemented.as_str(),
-            ns::STANZAS,
-        ));
-        rookery_proto::serialize::write_element(out, &failed, ns::CLIENT);
     }
 
     /// The connection ended: unbind and send unavailable presence to everyone who got a

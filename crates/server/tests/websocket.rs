@@ -226,9 +226,14 @@ async fn anonymous_login_and_messages_with_a_tcp_client() {
     assert_eq!(pong.attr("id"), Some("p1"));
     assert_eq!(pong.attr("type"), Some("result"));
 
-    // Stream management is not offered yet: answered with <failed/>, the stream stays.
+    // Stream management without resumption: <enabled/> carries no id.
     w.send("<enable xmlns='urn:xmpp:sm:3'/>").await;
-    assert!(w.element().await.is("failed", ns::SM));
+    let e = w.element().await;
+    assert!(
+        e.is("enabled", ns::SM) && e.attr("id").is_none(),
+        "{}",
+        e.to_xml_string()
+    );
 
     // The client closes: the server answers <close/> and ends the connection, and the
     // JID is unbound.

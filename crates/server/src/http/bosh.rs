@@ -102,7 +102,8 @@ fn respond(svc: &HttpService, request: &HeaderMap, reply: Reply) -> Response {
 }
 
 fn error(svc: &HttpService, status: StatusCode, cond: Condition) -> Reply {
-    svc.metrics
+    svc.core
+        .metrics
         .bosh_request_errors
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     Reply::Body(status, Bytes::from(bosh_body::terminate(Some(cond), b"")))

@@ -22,8 +22,9 @@ use super::bosh_body::{self, Body, Condition};
 use super::bosh_negotiate::Negotiated;
 use super::bosh_window::{RidPlace, RidWindow};
 use super::framed::{FramedSession, Out, header};
-use super::metrics::{ConnectionGuard, Transport};
 use super::params::TransportParams;
+use crate::metrics::{ConnectionGuard, Transport};
+use crate::stream_management;
 
 /// One HTTP request handed to the session task; the answer goes back on `reply`.
 #[derive(Debug)]
@@ -74,18 +75,11 @@ pub fn spawn(
 ) {
     let span = tracing::info_span!("bosh", sid = %sid);
     let fut = async move {
-        let _guard = ConnectionGuard::open(&svc.metrics, Transport::Bosh);
+        let _guard = ConnectionGuard::open(&svc.core, Transport::Bosh);
         let core = svc.core.clone();
         let (tx, rx) = mpsc::channel(core.config.c2s_send_queue);
         let kill = CancellationToken::new();
-        let conn = FramedSession::new(
-            core,
-            svc.metrics.clone(),
-            Transport::Bosh,
-            params,
-            tx,
-            kill.clone(),
-        );
+        let conn = FramedSession::new(core, Transport::Bosh, params, tx, kill.clone());
         let mut task = Task {
             sid: sid.clone(),
             conn,
@@ -130,12 +124,16 @@ impl Task {
         self.flush();
     }
 
-    async fn run(&mut self, mut requests: mpsc::Receiver<Request>, kill: CancellationToken) {
+    async fn run(&mut self, mut requests: mpsc::Receiver<Request>, mut kill: CancellationToken) {
         let core = self.svc.core.clone();
         let negotiation = Instant::now() + Duration::from_secs(core.config.c2s_negotiation_timeout);
         let mut batch = Vec::with_capacity(64);
+        let mut ack_timer = tokio::time::interval(stream_management::ACK_REQUEST_INTERVAL);
+        ack_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut takeover = None;
         while !self.finished {
             let bound = self.conn.is_bound();
+            let managed = self.conn.sm_active();
             let wait_deadline = self.held.iter().map(|h| h.deadline).min();
             let idle_deadline = (self.held.is_empty() && self.ahead.is_empty())
                 .then(|| self.idle_since + self.inactivity);
@@ -146,6 +144,11 @@ impl Task {
                 }
                 _ = core.shutdown.cancelled() => {
                     self.conn.error(StreamErrorCondition::SystemShutdown, "the server is shutting down");
+                }
+                t = self.conn.next_takeover() => {
+                    tracing::debug!("another connection resumed this session");
+                    takeover = Some(t);
+                    break;
                 }
                 _ = tokio::time::sleep_until(negotiation), if !bound => {
                     self.conn.error(StreamErrorCondition::ConnectionTimeout, "authentication and resource binding took too long");
@@ -170,9 +173,18 @@ impl Task {
                         self.conn.deliver(item);
                     }
                 }
+                _ = ack_timer.tick(), if managed => self.conn.ack_tick(),
             }
             if self.conn.token_pending() {
                 self.conn.settle_token().await;
+                self.trim();
+            }
+            if self.conn.resume_pending() {
+                self.conn.settle_resume().await;
+                if let Some((rx, k)) = self.conn.take_adopted() {
+                    self.mailbox = rx;
+                    kill = k;
+                }
                 self.trim();
             }
             self.flush();
@@ -192,6 +204,10 @@ impl Task {
         for (_, r) in std::mem::take(&mut self.ahead) {
             let _ = r.reply.send(Bytes::from(last.clone()));
         }
+        let ending = self.conn.ending();
+        let (_, placeholder) = mpsc::channel(1);
+        let rx = std::mem::replace(&mut self.mailbox, placeholder);
+        self.conn.finish(rx, ending, takeover);
     }
 
     fn on_request(&mut self, r: Request) {
@@ -247,6 +263,7 @@ impl Task {
     ) {
         tracing::debug!(rid, condition = cond.as_str(), "{why}");
         self.svc
+            .core
             .metrics
             .bosh_request_errors
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -353,7 +370,7 @@ impl Task {
     /// Answers the oldest held requests beyond `hold` (not while a token is being
     /// verified: the SASL answer belongs in this response).
     fn trim(&mut self) {
-        if self.conn.token_pending() {
+        if self.conn.token_pending() || self.conn.resume_pending() {
             return;
         }
         while self.held.len() as u64 > self.neg.hold {

@@ -4,19 +4,23 @@
 //! transport frames its own way (one WebSocket message per item, or one BOSH body per
 //! response).
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use rookery_c2s::{Action, Input, Session, TransportInfo};
-use rookery_proto::{Element, StreamErrorCondition, StreamHeader, ns, stream_error};
+use rookery_c2s::{Action, Input, Session, TransportInfo, sm};
+use rookery_proto::{
+    Element, StanzaErrorCondition, StreamErrorCondition, StreamHeader, ns, stream_error,
+};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::metrics::{HttpMetrics, Transport};
 use super::params::TransportParams;
 use crate::core::Core;
+use crate::metrics::Transport;
 use crate::router::Outgoing;
-use crate::session_driver::{BoundSession, CoreEnv, serialize_outgoing};
+use crate::session_driver::{BoundSession, CoreEnv, write_outgoing};
+use crate::stream_management::{self, Ending, Hibernated, Mailbox, SmLink, Takeover};
 
 /// One thing to send to the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +42,6 @@ pub enum Out {
 /// A client session behind a framed transport.
 pub struct FramedSession {
     core: Arc<Core>,
-    metrics: Arc<HttpMetrics>,
     transport: Transport,
     session: Session,
     bound: Option<BoundSession>,
@@ -52,6 +55,17 @@ pub struct FramedSession {
     pending_token: Option<(String, Option<String>)>,
     /// Claims of the token that authenticated this session, until authentication ends.
     token_claims: Option<Arc<rookery_policy::TokenClaims>>,
+    /// Stream management, once enabled or resumed.
+    sm: Option<SmLink>,
+    /// A `<resume/>` waiting for the old session: `(previd, h)`.
+    pending_resume: Option<(String, u32)>,
+    /// Inputs that arrived behind a pending `<resume/>`.
+    deferred: VecDeque<Input>,
+    /// The mailbox and kill token of a resumed session, for the transport loop to adopt.
+    adopted: Option<(mpsc::Receiver<Outgoing>, CancellationToken)>,
+    /// The stream error was about the transport itself (missed pings): the session may
+    /// still hibernate.
+    lost: bool,
 }
 
 impl std::fmt::Debug for FramedSession {
@@ -81,7 +95,6 @@ impl FramedSession {
     /// A new session; `tx` and `kill` are the mailbox and kill token the router gets at bind.
     pub fn new(
         core: Arc<Core>,
-        metrics: Arc<HttpMetrics>,
         transport: Transport,
         params: TransportParams,
         tx: mpsc::Sender<Outgoing>,
@@ -96,13 +109,12 @@ impl FramedSession {
         let mut session = Session::new(TransportInfo {
             starttls_available: false,
             encrypted,
-            sm_available: false,
+            sm_available: true,
         });
         session.set_transport_token(params.token.clone());
         tracing::debug!(?params, "transport parameters");
         FramedSession {
             core,
-            metrics,
             transport,
             session,
             bound: None,
@@ -114,6 +126,11 @@ impl FramedSession {
             params,
             pending_token: None,
             token_claims: None,
+            sm: None,
+            pending_resume: None,
+            deferred: VecDeque::new(),
+            adopted: None,
+            lost: false,
         }
     }
 
@@ -137,24 +154,15 @@ impl FramedSession {
         std::mem::take(&mut self.out)
     }
 
-    /// Feeds one input to the session.
+    /// Feeds one input to the session (held back while a `<resume/>` is pending).
     pub fn input(&mut self, input: Input) {
         if self.closing {
             return;
         }
-        let input = match input {
-            Input::Element(el)
-                if el.ns == ns::SM && self.session.is_bound() && self.bound.is_some() =>
-            {
-                let mut buf = Vec::new();
-                if let Some(b) = self.bound.as_mut() {
-                    b.stream_management_unsupported(&mut buf, &el);
-                }
-                self.out.push(Out::Element(buf));
-                return;
-            }
-            other => other,
-        };
+        if self.pending_resume.is_some() {
+            self.deferred.push_back(input);
+            return;
+        }
         let env = CoreEnv(&self.core);
         let actions = self.session.handle(&env, input);
         self.run_actions(actions);
@@ -172,6 +180,9 @@ impl FramedSession {
             let verdict =
                 crate::session_driver::verify_session_token(&self.core, &domain, token.as_deref())
                     .await;
+            if let Err(reason) = &verdict {
+                self.core.metrics.token_refusals.inc(&[reason]);
+            }
             let verdict = verdict.map(|claims| self.token_claims = claims);
             let more = self.session.token_verdict(verdict);
             self.run_actions(more);
@@ -180,6 +191,20 @@ impl FramedSession {
 
     /// Ends the stream with a stream error (sent after our header if none was sent yet).
     pub fn error(&mut self, cond: StreamErrorCondition, text: &str) {
+        self.error_element(&stream_error(cond, Some(text)));
+    }
+
+    /// Ends the stream because the transport itself failed (missed pings): like
+    /// [`Self::error`], but a resumable session hibernates afterwards.
+    pub fn lost(&mut self, cond: StreamErrorCondition, text: &str) {
+        if !self.closing {
+            self.lost = true;
+        }
+        self.error(cond, text);
+    }
+
+    /// Ends the stream with this `<stream:error/>` element.
+    fn error_element(&mut self, error: &Element) {
         if self.closing {
             return;
         }
@@ -192,12 +217,9 @@ impl FramedSession {
             self.header_sent = true;
         }
         let mut buf = Vec::with_capacity(256);
-        rookery_proto::serialize::write_element(&mut buf, &stream_error(cond, Some(text)), "");
+        rookery_proto::serialize::write_element(&mut buf, error, "");
         self.out.push(Out::Close(Some(buf)));
-        self.metrics
-            .of(self.transport)
-            .errors
-            .fetch_add(1, Ordering::Relaxed);
+        self.core.metrics.stream_error(self.transport);
         self.closing = true;
     }
 
@@ -210,15 +232,182 @@ impl FramedSession {
         self.closing = true;
     }
 
-    /// Queues one mailbox item for the client.
+    /// Queues one mailbox item for the client (stream management keeps it until the client
+    /// acknowledges it).
     pub fn deliver(&mut self, item: Outgoing) {
         if self.closing {
+            if self.sm.is_some() {
+                stream_management::bounce_undelivered(&self.core, item);
+            }
             return;
         }
+        if let Outgoing::Close(cond, text) = item {
+            return self.error(cond, &text);
+        }
         let mut buf = Vec::with_capacity(256);
-        match serialize_outgoing(&mut buf, item, "") {
-            None => self.out.push(Out::Element(buf)),
-            Some((cond, text)) => self.error(cond, &text),
+        if let Some(kind) = write_outgoing(&mut buf, &item, "") {
+            self.core.metrics.stanzas_out.count(kind);
+        }
+        let Some(link) = self.sm.as_mut() else {
+            self.out.push(Out::Element(buf));
+            return;
+        };
+        match link.push(item) {
+            Ok(ask) => {
+                self.out.push(Out::Element(buf));
+                if ask {
+                    self.send(&sm::request());
+                }
+            }
+            Err(item) => {
+                stream_management::bounce_undelivered(&self.core, item);
+                self.error(
+                    StreamErrorCondition::ResourceConstraint,
+                    "too many unacknowledged stanzas",
+                );
+            }
+        }
+    }
+
+    /// True while stream management is on (the transport runs the ack timer).
+    pub fn sm_active(&self) -> bool {
+        self.sm.is_some()
+    }
+
+    /// The periodic ack check: sends `<r/>` when stanzas wait unasked.
+    pub fn ack_tick(&mut self) {
+        if !self.closing && self.sm.as_mut().map(SmLink::tick).unwrap_or(false) {
+            self.send(&sm::request());
+        }
+    }
+
+    /// True when a `<resume/>` waits for [`Self::settle_resume`].
+    pub fn resume_pending(&self) -> bool {
+        self.pending_resume.is_some()
+    }
+
+    /// Carries out pending `<resume/>`s (the old session's task may need a moment to hand
+    /// over), then feeds the inputs held back behind them.
+    pub async fn settle_resume(&mut self) {
+        while let Some((previd, h)) = self.pending_resume.take() {
+            self.resume(&previd, h).await;
+            while self.pending_resume.is_none() {
+                let Some(input) = self.deferred.pop_front() else {
+                    break;
+                };
+                self.input(input);
+            }
+        }
+    }
+
+    async fn resume(&mut self, previd: &str, h: u32) {
+        let owner = self.bound.as_ref().map(|b| b.owner(self.transport));
+        let claimed = match owner {
+            Some(owner) => stream_management::claim(&self.core, previd, &owner).await,
+            None => None,
+        };
+        let Some(hibernated) = claimed else {
+            self.core
+                .metrics
+                .sm
+                .resume_failed
+                .fetch_add(1, Ordering::Relaxed);
+            let more = self
+                .session
+                .resume_failed(StanzaErrorCondition::ItemNotFound);
+            return self.run_actions(more);
+        };
+        let Hibernated {
+            bound,
+            mailbox,
+            mut link,
+            handled,
+        } = hibernated;
+        self.core.metrics.sm.resumed.fetch_add(1, Ordering::Relaxed);
+        let jid = bound.jid().cloned();
+        self.bound = Some(bound);
+        self.tx = mailbox.tx;
+        self.kill = mailbox.kill.clone();
+        self.adopted = Some((mailbox.rx, mailbox.kill));
+        let acked = link.ack(h);
+        link.reset_request();
+        self.sm = Some(link);
+        let Some(jid) = jid else {
+            return self.error(
+                StreamErrorCondition::InternalServerError,
+                "the session had no address",
+            );
+        };
+        if let Err(e) = acked {
+            return self.error_element(&e.stream_error());
+        }
+        tracing::info!(%jid, transport = ?self.transport, "session resumed");
+        let more = self.session.resumed(jid, previd, handled);
+        self.run_actions(more);
+        let mut resend = Vec::new();
+        if let Some(link) = self.sm.as_ref() {
+            for item in link.unacked() {
+                let mut buf = Vec::with_capacity(256);
+                write_outgoing(&mut buf, item, "");
+                resend.push(Out::Element(buf));
+            }
+        }
+        self.out.extend(resend);
+    }
+
+    /// The mailbox receiver and kill token of a session this stream resumed; the transport
+    /// loop must use them from now on.
+    pub fn take_adopted(&mut self) -> Option<(mpsc::Receiver<Outgoing>, CancellationToken)> {
+        self.adopted.take()
+    }
+
+    /// Waits until another connection asks to resume this session (never resolves when
+    /// the session is not resumable).
+    pub async fn next_takeover(&mut self) -> Takeover {
+        SmLink::next_takeover(&mut self.sm).await
+    }
+
+    /// How the stream ended, for [`Self::finish`].
+    pub fn ending(&self) -> Ending {
+        if self.closing && !self.lost {
+            Ending::Closed
+        } else {
+            Ending::Lost
+        }
+    }
+
+    /// The connection is gone: the session hibernates, ends, or (with a takeover request)
+    /// moves to the connection that resumes it. `rx` is the mailbox receiver the transport
+    /// loop used.
+    pub fn finish(
+        &mut self,
+        rx: mpsc::Receiver<Outgoing>,
+        ending: Ending,
+        takeover: Option<Takeover>,
+    ) {
+        let Some(bound) = self.bound.take() else {
+            return;
+        };
+        let mailbox = Mailbox {
+            tx: self.tx.clone(),
+            rx,
+            kill: self.kill.clone(),
+        };
+        let handled = self.session.sm_handled().unwrap_or(0);
+        match (takeover, self.sm.take()) {
+            (Some(t), Some(link)) => stream_management::hand_over(
+                &self.core,
+                t,
+                Hibernated {
+                    bound,
+                    mailbox,
+                    link,
+                    handled,
+                },
+            ),
+            (_, link) => {
+                stream_management::finish(&self.core, bound, mailbox, link, handled, ending)
+            }
         }
     }
 
@@ -238,7 +427,12 @@ impl FramedSession {
                     self.out.push(Out::Open { id, from });
                     self.header_sent = true;
                 }
-                Action::Send(el) => self.send(&el),
+                Action::Send(el) => {
+                    if !self.session.is_authenticated() {
+                        self.core.metrics.observe_negotiation(&el);
+                    }
+                    self.send(&el);
+                }
                 Action::StartTls => {
                     // Never offered on these transports; the session refuses it first.
                     self.error(
@@ -253,10 +447,9 @@ impl FramedSession {
                     mechanism,
                 } => {
                     tracing::info!(%domain, user = username.as_deref().unwrap_or("(anonymous)"), %mechanism, transport = ?self.transport, room = self.params.room.as_deref().unwrap_or(""), tenant = self.params.prefix.as_deref().unwrap_or(""), "authenticated");
-                    self.metrics
-                        .of(self.transport)
-                        .authenticated
-                        .fetch_add(1, Ordering::Relaxed);
+                    self.core
+                        .metrics
+                        .authenticated(self.transport, &domain, mechanism.as_str());
                     let mut b = BoundSession::authenticated(&domain, username);
                     if let Some(claims) = self.token_claims.take() {
                         b.set_token_claims(claims);
@@ -280,9 +473,26 @@ impl FramedSession {
                 }
                 Action::Route(el) => {
                     if let Some(b) = self.bound.as_mut() {
+                        self.core.metrics.stanzas_in.count(&el.name);
                         b.route(&self.core, el);
                     }
                 }
+                Action::EnableSm { resume, max } => {
+                    let owner = match (&self.bound, resume) {
+                        (Some(b), true) => Some(b.owner(self.transport)),
+                        _ => None,
+                    };
+                    let link = SmLink::enable(&self.core, owner, max);
+                    let more = self.session.sm_enabled(link.id(), link.max());
+                    self.sm = Some(link);
+                    self.run_actions(more);
+                }
+                Action::SmAck(h) => {
+                    if let Some(Err(e)) = self.sm.as_mut().map(|l| l.ack(h)) {
+                        self.error_element(&e.stream_error());
+                    }
+                }
+                Action::Resume { previd, h } => self.pending_resume = Some((previd, h)),
                 Action::Close(err) => {
                     match err {
                         Some((cond, text)) => self.error(cond, &text),
@@ -296,8 +506,8 @@ impl FramedSession {
 }
 
 impl Drop for FramedSession {
-    /// The connection is gone (however the task ended): unbind and tell directed-presence
-    /// recipients.
+    /// A safety net for tasks that ended without [`FramedSession::finish`]: unbind and tell
+    /// directed-presence recipients.
     fn drop(&mut self) {
         if let Some(b) = self.bound.take() {
             b.end(&self.core);

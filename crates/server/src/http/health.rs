@@ -17,7 +17,7 @@ pub async fn health(State(svc): State<HttpService>) -> Response {
 
 /// The Prometheus text exposition.
 pub async fn metrics(State(svc): State<HttpService>) -> Response {
-    let body = svc.metrics.render(&svc.core);
+    let body = svc.core.metrics.render(&svc.core);
     (
         [(
             header::CONTENT_TYPE,

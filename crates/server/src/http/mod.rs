@@ -14,7 +14,6 @@ mod bosh_window;
 mod cors;
 mod framed;
 mod health;
-pub mod metrics;
 mod params;
 mod websocket;
 
@@ -27,17 +26,15 @@ use axum::routing::{any, get};
 use crate::config::HttpConfig;
 use crate::core::Core;
 
-pub use metrics::HttpMetrics;
 pub use params::TransportParams;
 
-/// Everything the HTTP handlers share: the server core, the live BOSH sessions and the
-/// transport counters.
+/// Everything the HTTP handlers share: the server core (whose counters the transports
+/// bump) and the live BOSH sessions.
 #[derive(Clone)]
 pub struct HttpService {
     core: Arc<Core>,
     config: Arc<HttpConfig>,
     bosh: Arc<bosh::Registry>,
-    metrics: Arc<HttpMetrics>,
 }
 
 impl std::fmt::Debug for HttpService {
@@ -57,13 +54,7 @@ impl HttpService {
             core,
             config: Arc::new(config),
             bosh: Arc::new(bosh::Registry::default()),
-            metrics: Arc::new(HttpMetrics::default()),
         }
-    }
-
-    /// The transport counters (also rendered at `/metrics`).
-    pub fn metrics(&self) -> &Arc<HttpMetrics> {
-        &self.metrics
     }
 
     /// The axum router with every route.

@@ -24,8 +24,9 @@ use tracing::Instrument;
 use super::HttpService;
 use super::cors::websocket_origin_allowed;
 use super::framed::{FramedSession, Out, header};
-use super::metrics::{ConnectionGuard, Transport};
 use super::params::TransportParams;
+use crate::metrics::{ConnectionGuard, Transport};
+use crate::stream_management;
 
 /// The RFC 7395 sub-protocol name.
 const SUBPROTOCOL: &str = "xmpp";
@@ -61,7 +62,8 @@ pub async fn upgrade_tenant(
 }
 
 fn refuse(svc: &HttpService, status: StatusCode, text: &'static str) -> Response {
-    svc.metrics
+    svc.core
+        .metrics
         .websocket_refused
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     (status, text).into_response()
@@ -226,18 +228,11 @@ fn read_error(e: &axum::Error) -> Option<(StreamErrorCondition, &'static str)> {
 }
 
 async fn run(svc: HttpService, params: TransportParams, mut socket: WebSocket) {
-    let _guard = ConnectionGuard::open(&svc.metrics, Transport::WebSocket);
+    let _guard = ConnectionGuard::open(&svc.core, Transport::WebSocket);
     let core = svc.core.clone();
     let (tx, mut rx) = mpsc::channel(core.config.c2s_send_queue);
-    let kill = CancellationToken::new();
-    let mut conn = FramedSession::new(
-        core.clone(),
-        svc.metrics.clone(),
-        Transport::WebSocket,
-        params,
-        tx,
-        kill.clone(),
-    );
+    let mut kill = CancellationToken::new();
+    let mut conn = FramedSession::new(core.clone(), Transport::WebSocket, params, tx, kill.clone());
     let frame_limit = svc.config.websocket_frame_limit;
     let deadline = Instant::now() + Duration::from_secs(core.config.c2s_negotiation_timeout);
     let ping_every = Duration::from_secs(svc.config.websocket_ping_interval.max(1));
@@ -247,8 +242,12 @@ async fn run(svc: HttpService, params: TransportParams, mut socket: WebSocket) {
     let mut batch = Vec::with_capacity(64);
     let mut msgs = Vec::with_capacity(64);
     let mut last_words = None;
+    let mut ack_timer = tokio::time::interval(stream_management::ACK_REQUEST_INTERVAL);
+    ack_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut takeover = None;
     loop {
         let bound = conn.is_bound();
+        let managed = conn.sm_active();
         let mut flush_limit = None;
         tokio::select! {
             biased;
@@ -260,12 +259,17 @@ async fn run(svc: HttpService, params: TransportParams, mut socket: WebSocket) {
                 conn.error(StreamErrorCondition::SystemShutdown, "the server is shutting down");
                 flush_limit = Some(Duration::from_millis(500));
             }
+            t = conn.next_takeover() => {
+                tracing::debug!("another connection resumed this session");
+                takeover = Some(t);
+                break;
+            }
             _ = tokio::time::sleep_until(deadline), if !bound => {
                 conn.error(StreamErrorCondition::ConnectionTimeout, "authentication and resource binding took too long");
             }
             _ = ping.tick(), if pings => {
                 if last_heard.elapsed() > ping_every * 2 {
-                    conn.error(StreamErrorCondition::ConnectionTimeout, "the client stopped answering pings");
+                    conn.lost(StreamErrorCondition::ConnectionTimeout, "the client stopped answering pings");
                 } else {
                     msgs.push(Message::Ping(bytes::Bytes::from_static(b"rookery")));
                 }
@@ -296,9 +300,17 @@ async fn run(svc: HttpService, params: TransportParams, mut socket: WebSocket) {
                     conn.deliver(item);
                 }
             }
+            _ = ack_timer.tick(), if managed => conn.ack_tick(),
         }
         if conn.token_pending() {
             conn.settle_token().await;
+        }
+        if conn.resume_pending() {
+            conn.settle_resume().await;
+            if let Some((new_rx, new_kill)) = conn.take_adopted() {
+                rx = new_rx;
+                kill = new_kill;
+            }
         }
         let ended = frames(conn.take_out(), &mut msgs);
         if ended {
@@ -312,8 +324,10 @@ async fn run(svc: HttpService, params: TransportParams, mut socket: WebSocket) {
             msgs = Vec::new();
         }
     }
-    // Unbind before the last words go out: once the client sees <close/>, nothing more
-    // is routed to this session.
+    // Unbind (or hibernate, or hand over) before the last words go out: once the client
+    // sees <close/>, nothing more is routed to this connection.
+    let ending = conn.ending();
+    conn.finish(rx, ending, takeover);
     drop(conn);
     let Some((msgs, flush_limit)) = last_words else {
         return;

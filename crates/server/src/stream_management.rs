@@ -1,0 +1,517 @@
+//! XEP-0198 stream management in the server, shared by TCP, WebSocket and BOSH: the
+//! resumption registry, hibernation of sessions whose connection dropped, the hand-over of
+//! a session to the connection that resumes it, and the bounces when a session ends with
+//! stanzas its client never acknowledged.
+//!
+//! # Life of a resumable session
+//!
+//! `<enable resume='true'/>` registers a random id (128 bits) with the session's [`Owner`]
+//! and a takeover channel. While the connection lives, its task serves takeover requests
+//! (a client may resume before the server noticed the old connection died). When the
+//! connection drops without a clean close, the task becomes a hibernation task: the JID
+//! stays bound in the router, the same mailbox keeps receiving, and what arrives joins the
+//! unacknowledged queue. A `<resume/>` on a new stream, after SASL and before bind, asks the
+//! owner of the id for the session; the old task hands over everything (bound session,
+//! mailbox, queue, inbound count) and the new connection continues it: the router's entry
+//! for the JID never changes. When hibernation times out, the session ends: unacknowledged
+//! messages and IQ requests are answered with errors to their senders, directed-presence
+//! targets (MUC rooms) get unavailable presence.
+//!
+//! # Who may resume
+//!
+//! Knowing the id is necessary but not sufficient; the resuming stream must have
+//! authenticated as the same [`Owner`]:
+//! - an account (PLAIN, SCRAM): the same account on the same host, over any transport;
+//! - an anonymous guest (fresh random JID per login): a guest of the same host on the same
+//!   transport (TCP, WebSocket or BOSH) — the id, unguessable and only ever sent to that
+//!   guest, is the proof, and the new stream takes over the old JID;
+//! - a token session: a token session of the same host on the same transport whose
+//!   verified claims name the same issuer, user id, room and subject.
+//!
+//! A mismatch answers exactly like an unknown id (`item-not-found`), so ids cannot be
+//! probed across identities.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use dashmap::DashMap;
+use rand::RngCore;
+use rookery_c2s::{Acked, HandledCountTooHigh, OutboundQueue, QueueFull};
+use rookery_proto::{Element, StanzaError, StanzaErrorCondition};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::core::{Core, Identity};
+use crate::metrics::Transport;
+use crate::router::Outgoing;
+use crate::routing;
+use crate::session_driver::BoundSession;
+
+/// How long a resuming stream waits for the old connection's task to hand over.
+const TAKEOVER_WAIT: Duration = Duration::from_secs(5);
+
+/// How often a live stream checks whether stanzas wait for an acknowledgement that was
+/// never asked for (fewer than `smacks_max_unacked_stanzas` were sent).
+pub const ACK_REQUEST_INTERVAL: Duration = Duration::from_secs(10);
+
+/// The identity a resumable session belongs to; a resumption must present the same.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    domain: String,
+    principal: Principal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Principal {
+    /// An account's localpart.
+    Account(String),
+    /// An anonymous guest, bound to the transport it logged in on.
+    Guest(Transport),
+    /// A verified token, bound to the transport and the identifying claims.
+    Token {
+        transport: Transport,
+        issuer: String,
+        user: Option<String>,
+        room: String,
+        subject: String,
+    },
+}
+
+impl Owner {
+    /// The owner of a session of `node@domain` authenticated as `identity` over
+    /// `transport`.
+    pub fn of(domain: &str, node: &str, identity: &Identity, transport: Transport) -> Owner {
+        let principal = match identity {
+            Identity::Account => Principal::Account(node.to_owned()),
+            Identity::Token(claims) => Principal::Token {
+                transport,
+                issuer: claims.issuer().to_owned(),
+                user: claims.user().id.clone(),
+                room: claims.room().to_string(),
+                subject: claims.subject().to_string(),
+            },
+            Identity::Guest | Identity::Service => Principal::Guest(transport),
+        };
+        Owner {
+            domain: domain.to_owned(),
+            principal,
+        }
+    }
+}
+
+/// A request to hand a session over to a resuming connection.
+#[derive(Debug)]
+pub struct Takeover {
+    reply: oneshot::Sender<Hibernated>,
+}
+
+struct Entry {
+    owner: Owner,
+    takeover: mpsc::Sender<Takeover>,
+}
+
+/// Resumable sessions by id. One entry per session from `<enable/>` until the session ends;
+/// the takeover receiver moves with the session from connection to connection.
+#[derive(Default)]
+pub struct Registry {
+    entries: DashMap<String, Entry>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("sessions", &self.entries.len())
+            .finish()
+    }
+}
+
+impl Registry {
+    /// Resumable sessions (live or hibernating).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when no session is resumable.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn register(&self, owner: Owner) -> (String, mpsc::Receiver<Takeover>) {
+        let (tx, rx) = mpsc::channel(1);
+        loop {
+            let id = new_id();
+            if let dashmap::Entry::Vacant(v) = self.entries.entry(id.clone()) {
+                v.insert(Entry {
+                    owner,
+                    takeover: tx,
+                });
+                return (id, rx);
+            }
+        }
+    }
+
+    fn remove(&self, id: &str) {
+        self.entries.remove(id);
+    }
+
+    fn lookup(&self, id: &str, owner: &Owner) -> Option<mpsc::Sender<Takeover>> {
+        let e = self.entries.get(id)?;
+        (e.owner == *owner).then(|| e.takeover.clone())
+    }
+}
+
+/// A fresh resumption id: 128 random bits, hex.
+fn new_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+struct Resumption {
+    id: String,
+    max: u32,
+    takeover: mpsc::Receiver<Takeover>,
+}
+
+/// One session's stream-management state on the server side: the unacknowledged queue and,
+/// when resumable, its id and takeover channel. Moves with the session across connections.
+pub struct SmLink {
+    queue: OutboundQueue<Outgoing>,
+    resumption: Option<Resumption>,
+}
+
+impl std::fmt::Debug for SmLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmLink")
+            .field("unacked", &self.queue.len())
+            .field("resumable", &self.resumption.is_some())
+            .finish()
+    }
+}
+
+impl SmLink {
+    /// Answers `<enable/>`: an outbound queue, and a registered resumption id when `owner`
+    /// is given (the client asked for resumption). `client_max` is the client's preferred
+    /// resumption time; the server's `smacks_hibernation_time` caps it.
+    pub fn enable(core: &Arc<Core>, owner: Option<Owner>, client_max: Option<u32>) -> SmLink {
+        core.metrics.sm.enabled.fetch_add(1, Ordering::Relaxed);
+        let cap = u32::try_from(core.config.smacks_hibernation_time).unwrap_or(u32::MAX);
+        let max = client_max.filter(|m| *m > 0).map_or(cap, |m| m.min(cap));
+        let resumption = owner.map(|owner| {
+            let (id, takeover) = core.sm.register(owner);
+            Resumption { id, max, takeover }
+        });
+        SmLink {
+            queue: OutboundQueue::new(
+                core.config.smacks_max_queue_size,
+                core.config.smacks_max_unacked_stanzas,
+            ),
+            resumption,
+        }
+    }
+
+    /// The resumption id, when resumable.
+    pub fn id(&self) -> Option<&str> {
+        self.resumption.as_ref().map(|r| r.id.as_str())
+    }
+
+    /// The resumption time granted, seconds, when resumable.
+    pub fn max(&self) -> Option<u32> {
+        self.resumption.as_ref().map(|r| r.max)
+    }
+
+    /// Records a stanza being written. `Ok(true)`: send `<r/>` after it. `Err`: the queue
+    /// is full; the stanza comes back (bounce it) and the stream must end.
+    pub fn push(&mut self, item: Outgoing) -> Result<bool, Outgoing> {
+        self.queue.push(item).map_err(|QueueFull(item)| item)
+    }
+
+    /// Applies the client's `<a h=''/>`.
+    pub fn ack(&mut self, h: u32) -> Result<(), HandledCountTooHigh> {
+        match self.queue.ack(h)? {
+            Acked::Dropped(_) | Acked::Stale => Ok(()),
+        }
+    }
+
+    /// A new connection took over: an `<r/>` sent on the old one will never be answered.
+    pub fn reset_request(&mut self) {
+        self.queue.reset_request();
+    }
+
+    /// The periodic check: true when an `<r/>` should be sent now.
+    pub fn tick(&mut self) -> bool {
+        self.queue.tick()
+    }
+
+    /// The unacknowledged stanzas, oldest first.
+    pub fn unacked(&self) -> impl Iterator<Item = &Outgoing> {
+        self.queue.iter()
+    }
+
+    /// Waits for a takeover request; never resolves for a session that is not resumable.
+    pub async fn next_takeover(link: &mut Option<SmLink>) -> Takeover {
+        match link {
+            Some(l) => SmLink::next_takeover_of(l).await,
+            None => std::future::pending().await,
+        }
+    }
+
+    async fn next_takeover_of(link: &mut SmLink) -> Takeover {
+        match link.resumption.as_mut() {
+            Some(r) => match r.takeover.recv().await {
+                Some(t) => t,
+                None => std::future::pending().await,
+            },
+            None => std::future::pending().await,
+        }
+    }
+}
+
+/// The channel ends of a bound session's mailbox; they move with the session.
+#[derive(Debug)]
+pub struct Mailbox {
+    /// The sender the router holds a clone of.
+    pub tx: mpsc::Sender<Outgoing>,
+    /// Where deliveries arrive.
+    pub rx: mpsc::Receiver<Outgoing>,
+    /// The router cancels it when the mailbox overflows.
+    pub kill: CancellationToken,
+}
+
+/// A session without a connection: what a hibernation task keeps and a resuming
+/// connection takes over.
+#[derive(Debug)]
+pub struct Hibernated {
+    /// The routing state (JID, identity, directed presence).
+    pub bound: BoundSession,
+    /// The session's mailbox, still registered in the router.
+    pub mailbox: Mailbox,
+    /// The unacknowledged queue and resumption id.
+    pub link: SmLink,
+    /// The inbound count (`h` of stanzas handled from the client).
+    pub handled: u32,
+}
+
+/// Asks the session with resumption id `previd` to hand itself over, if it belongs to
+/// `owner`. `None` for unknown, expired and foreign ids alike.
+pub async fn claim(core: &Arc<Core>, previd: &str, owner: &Owner) -> Option<Hibernated> {
+    let tx = core.sm.lookup(previd, owner)?;
+    let (reply, answer) = oneshot::channel();
+    let asked = tokio::time::timeout(TAKEOVER_WAIT, tx.send(Takeover { reply })).await;
+    if !matches!(asked, Ok(Ok(()))) {
+        return None;
+    }
+    tokio::time::timeout(TAKEOVER_WAIT, answer).await.ok()?.ok()
+}
+
+/// Gives a session to the connection that asked for it; if that connection gave up
+/// meanwhile, the session hibernates instead.
+pub fn hand_over(core: &Arc<Core>, t: Takeover, h: Hibernated) {
+    if let Err(h) = t.reply.send(h) {
+        hibernate(core, h);
+    }
+}
+
+/// How a connection that carried a bound session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// The transport dropped (EOF, read or write failure, missed pings, BOSH inactivity):
+    /// a resumable session hibernates.
+    Lost,
+    /// The client closed the stream, or the server ended it (stream error, shutdown,
+    /// overflow): the session ends now.
+    Closed,
+}
+
+/// The connection of a bound session is gone: hibernate the session when it is resumable
+/// and the connection was lost, otherwise end it (bouncing what the client never
+/// acknowledged when stream management was on).
+pub fn finish(
+    core: &Arc<Core>,
+    bound: BoundSession,
+    mailbox: Mailbox,
+    link: Option<SmLink>,
+    handled: u32,
+    ending: Ending,
+) {
+    match link {
+        Some(link)
+            if link.resumption.is_some() && ending == Ending::Lost && bound.jid().is_some() =>
+        {
+            hibernate(
+                core,
+                Hibernated {
+                    bound,
+                    mailbox,
+                    link,
+                    handled,
+                },
+            );
+        }
+        Some(link) => terminate(core, bound, mailbox, link),
+        None => bound.end(core),
+    }
+}
+
+/// Starts the hibernation task of a session whose connection dropped.
+pub fn hibernate(core: &Arc<Core>, h: Hibernated) {
+    core.metrics.sm.hibernated.fetch_add(1, Ordering::Relaxed);
+    tracing::info!(jid = ?h.bound.jid().map(|j| j.as_str().to_owned()), unacked = h.link.queue.len(), "connection lost: session hibernates");
+    let core = core.clone();
+    tokio::spawn(hibernation(core, h));
+}
+
+async fn hibernation(core: Arc<Core>, mut h: Hibernated) {
+    let max = h.link.max().unwrap_or(0);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(u64::from(max));
+    let mut batch = Vec::with_capacity(64);
+    let why = loop {
+        tokio::select! {
+            biased;
+            _ = core.shutdown.cancelled() => break "server shutdown",
+            _ = h.mailbox.kill.cancelled() => break "mailbox overflow",
+            t = SmLink::next_takeover_of(&mut h.link) => {
+                match t.reply.send(h) {
+                    Ok(()) => {
+                        core.metrics.sm.woken.fetch_add(1, Ordering::Relaxed);
+                        return;
+                    }
+                    // The resuming connection gave up waiting: keep hibernating.
+                    Err(back) => h = back,
+                }
+            }
+            n = h.mailbox.rx.recv_many(&mut batch, 256) => {
+                if n == 0 {
+                    break "mailbox closed";
+                }
+                let mut stop = None;
+                for item in batch.drain(..) {
+                    if stop.is_some() {
+                        bounce_undelivered(&core, item);
+                        continue;
+                    }
+                    match item {
+                        Outgoing::Close(_, _) => stop = Some("resource taken over by a new login"),
+                        item => {
+                            if let Err(item) = h.link.push(item) {
+                                bounce_undelivered(&core, item);
+                                stop = Some("too many unacknowledged stanzas");
+                            }
+                        }
+                    }
+                }
+                if let Some(why) = stop {
+                    break why;
+                }
+            }
+            _ = tokio::time::sleep_until(deadline) => break "hibernation timed out",
+        }
+    };
+    core.metrics.sm.expired.fetch_add(1, Ordering::Relaxed);
+    tracing::info!(jid = ?h.bound.jid().map(|j| j.as_str().to_owned()), unacked = h.link.queue.len(), "hibernating session ends: {why}");
+    terminate(&core, h.bound, h.mailbox, h.link);
+}
+
+/// Ends a stream-management session now: forgets its resumption id, unbinds it (telling
+/// directed-presence targets), then answers everything it never got to acknowledge —
+/// the unacknowledged queue and what is still in the mailbox — with errors to the senders.
+pub fn terminate(core: &Arc<Core>, bound: BoundSession, mailbox: Mailbox, mut link: SmLink) {
+    if let Some(r) = &link.resumption {
+        core.sm.remove(&r.id);
+    }
+    bound.end(core);
+    let Mailbox { tx, mut rx, .. } = mailbox;
+    drop(tx);
+    rx.close();
+    let mut undelivered = link.queue.take_all();
+    while let Ok(item) = rx.try_recv() {
+        undelivered.push_back(item);
+    }
+    for item in undelivered {
+        bounce_undelivered(core, item);
+    }
+}
+
+/// Treats a stanza the client never acknowledged like one sent to an unavailable resource
+/// (RFC 6121 §8.5.3.2.1, XEP-0198 §4): chat and normal messages get
+/// `recipient-unavailable`, IQ requests `service-unavailable`; presence, groupchat,
+/// headline, error and IQ results are dropped (a groupchat message lives on in the room's
+/// history; the room learns of the departure from the unavailable presence).
+pub fn bounce_undelivered(core: &Arc<Core>, item: Outgoing) {
+    let stanza = match item {
+        Outgoing::Stanza(el) => el,
+        Outgoing::Shared { element, to, .. } => {
+            let mut el = Element::clone(&element);
+            el.set_attr("to", to.as_str());
+            el
+        }
+        Outgoing::Close(..) => return,
+    };
+    let condition = match (stanza.name.as_str(), stanza.attr("type").unwrap_or("")) {
+        ("message", "error" | "groupchat" | "headline") => return,
+        ("message", _) => StanzaErrorCondition::RecipientUnavailable,
+        ("iq", "get" | "set") => StanzaErrorCondition::ServiceUnavailable,
+        _ => return,
+    };
+    core.metrics.sm.bounced.fetch_add(1, Ordering::Relaxed);
+    routing::bounce(
+        core,
+        &stanza,
+        StanzaError::new(condition)
+            .with_text("the recipient's connection was lost before it acknowledged this"),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_long_and_distinct() {
+        let ids: std::collections::HashSet<String> = (0..1000).map(|_| new_id()).collect();
+        assert_eq!(ids.len(), 1000);
+        assert!(ids.iter().all(|i| i.len() == 32));
+    }
+
+    #[test]
+    fn owners_match_by_the_documented_rule() {
+        let acct = |t| Owner::of("h", "alice", &Identity::Account, t);
+        let guest = |node: &str, t| Owner::of("h", node, &Identity::Guest, t);
+        // Accounts: same account, any transport.
+        assert_eq!(acct(Transport::Tcp), acct(Transport::WebSocket));
+        assert_ne!(
+            acct(Transport::Tcp),
+            Owner::of("h", "bob", &Identity::Account, Transport::Tcp)
+        );
+        assert_ne!(
+            acct(Transport::Tcp),
+            Owner::of("other", "alice", &Identity::Account, Transport::Tcp)
+        );
+        // Guests: any guest of the host on the same transport (their nodes are random).
+        assert_eq!(guest("r1", Transport::Bosh), guest("r2", Transport::Bosh));
+        assert_ne!(
+            guest("r1", Transport::Bosh),
+            guest("r1", Transport::WebSocket)
+        );
+        assert_ne!(
+            guest("alice", Transport::Tcp),
+            acct(Transport::Tcp),
+            "a guest never resumes an account"
+        );
+    }
+
+    #[test]
+    fn the_registry_checks_the_owner() {
+        let reg = Registry::default();
+        let owner = Owner::of("h", "alice", &Identity::Account, Transport::Tcp);
+        let other = Owner::of("h", "bob", &Identity::Account, Transport::Tcp);
+        let (id, _rx) = reg.register(owner.clone());
+        assert!(reg.lookup(&id, &owner).is_some());
+        assert!(reg.lookup(&id, &other).is_none());
+        assert!(reg.lookup("nope", &owner).is_none());
+        reg.remove(&id);
+        assert!(reg.lookup(&id, &owner).is_none());
+        assert!(reg.is_empty());
+    }
+}
