@@ -210,7 +210,6 @@ pub struct OutboundQueue<T> {
     acked: u32,
     limit: usize,
     request_every: u32,
-    since_request: u32,
     request_outstanding: bool,
 }
 
@@ -224,22 +223,21 @@ impl<T> OutboundQueue<T> {
             acked: 0,
             limit: limit.max(1),
             request_every: request_every.max(1),
-            since_request: 0,
             request_outstanding: false,
         }
     }
 
-    /// Records a stanza that is being written. `Ok(true)` means an `<r/>` should follow it;
-    /// `Err` gives the stanza back when the queue is full (the stream must then end).
+    /// Records a stanza that is being written. `Ok(true)` means an `<r/>` should follow it
+    /// (at least `request_every` stanzas wait and no request is outstanding); `Err` gives
+    /// the stanza back when the queue is full (the stream must then end).
     pub fn push(&mut self, item: T) -> Result<bool, QueueFull<T>> {
         if self.items.len() >= self.limit {
             return Err(QueueFull(item));
         }
         self.items.push_back(item);
         self.sent = self.sent.wrapping_add(1);
-        self.since_request = self.since_request.saturating_add(1);
-        if !self.request_outstanding && self.since_request >= self.request_every {
-            self.mark_requested();
+        if !self.request_outstanding && self.items.len() >= self.request_every as usize {
+            self.request_outstanding = true;
             return Ok(true);
         }
         Ok(false)
@@ -270,13 +268,8 @@ impl<T> OutboundQueue<T> {
         if self.items.is_empty() || self.request_outstanding {
             return false;
         }
-        self.mark_requested();
-        true
-    }
-
-    fn mark_requested(&mut self) {
         self.request_outstanding = true;
-        self.since_request = 0;
+        true
     }
 
     /// The unacknowledged stanzas, oldest first (what a resumption resends).
@@ -313,7 +306,6 @@ impl<T> OutboundQueue<T> {
     /// request will never be answered).
     pub fn reset_request(&mut self) {
         self.request_outstanding = false;
-        self.since_request = 0;
     }
 
     #[cfg(test)]
@@ -550,16 +542,20 @@ mod tests {
     fn ack_requests_follow_the_cadence() {
         let mut q = OutboundQueue::new(100, 3);
         let asked: Vec<bool> = (0..7).map(|i| q.push(i).unwrap()).collect();
-        // The third stanza asks; until an answer comes, no more requests.
+        // The third unacknowledged stanza asks; until an answer comes, no more requests.
         assert_eq!(asked, vec![false, false, true, false, false, false, false]);
         assert!(!q.tick());
-        q.ack(3).unwrap();
-        // Four wait, nothing outstanding: the timer asks once.
+        q.ack(6).unwrap();
+        // One waits, nothing outstanding: the timer asks once.
         assert!(q.tick());
         assert!(!q.tick());
         q.ack(7).unwrap();
         assert!(!q.tick(), "nothing waits");
+        // Counting starts again from what is unacknowledged, not from the last request.
         let asked: Vec<bool> = (0..3).map(|i| q.push(i).unwrap()).collect();
         assert_eq!(asked, vec![false, false, true]);
+        q.ack(8).unwrap();
+        // Two still wait: the next stanza makes three and asks.
+        assert!(q.push(9).unwrap());
     }
 }

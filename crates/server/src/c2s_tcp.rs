@@ -411,8 +411,7 @@ async fn serve(
     };
     let deadline =
         tokio::time::Instant::now() + Duration::from_secs(core.config.c2s_negotiation_timeout);
-    let mut ack_timer = tokio::time::interval(stream_management::ACK_REQUEST_INTERVAL);
-    ack_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ack_timer = stream_management::ack_timer();
     let mut rbuf = vec![0u8; 4096];
     let mut batch = Vec::with_capacity(64);
     let mut takeover = None;

@@ -55,6 +55,17 @@ const TAKEOVER_WAIT: Duration = Duration::from_secs(5);
 /// never asked for (fewer than `smacks_max_unacked_stanzas` were sent).
 pub const ACK_REQUEST_INTERVAL: Duration = Duration::from_secs(10);
 
+/// The timer a live stream checks its unacknowledged queue with: first tick one interval
+/// from now (not at once), later ticks delayed rather than bunched after a stall.
+pub fn ack_timer() -> tokio::time::Interval {
+    let mut t = tokio::time::interval_at(
+        tokio::time::Instant::now() + ACK_REQUEST_INTERVAL,
+        ACK_REQUEST_INTERVAL,
+    );
+    t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    t
+}
+
 /// The identity a resumable session belongs to; a resumption must present the same.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Owner {

@@ -128,8 +128,7 @@ impl Task {
         let core = self.svc.core.clone();
         let negotiation = Instant::now() + Duration::from_secs(core.config.c2s_negotiation_timeout);
         let mut batch = Vec::with_capacity(64);
-        let mut ack_timer = tokio::time::interval(stream_management::ACK_REQUEST_INTERVAL);
-        ack_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut ack_timer = stream_management::ack_timer();
         let mut takeover = None;
         while !self.finished {
             let bound = self.conn.is_bound();

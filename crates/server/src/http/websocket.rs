@@ -242,8 +242,7 @@ async fn run(svc: HttpService, params: TransportParams, mut socket: WebSocket) {
     let mut batch = Vec::with_capacity(64);
     let mut msgs = Vec::with_capacity(64);
     let mut last_words = None;
-    let mut ack_timer = tokio::time::interval(stream_management::ACK_REQUEST_INTERVAL);
-    ack_timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ack_timer = stream_management::ack_timer();
     let mut takeover = None;
     loop {
         let bound = conn.is_bound();
