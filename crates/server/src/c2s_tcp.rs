@@ -474,6 +474,12 @@ async fn serve(
             let wrote = tokio::select! {
                 r = conn.write_all(&conv.wbuf) => r.is_ok(),
                 _ = kill.cancelled() => false,
+                // A peer that stopped reading must not keep its session from resuming
+                // elsewhere; what was not written is in the unacknowledged queue.
+                t = SmLink::next_takeover(&mut conv.sm) => {
+                    takeover = Some(t);
+                    false
+                }
             };
             conv.wbuf.clear();
             if conv.wbuf.capacity() > 64 * 1024 {

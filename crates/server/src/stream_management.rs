@@ -260,7 +260,10 @@ impl SmLink {
         self.queue.iter()
     }
 
-    /// Waits for a takeover request; never resolves for a session that is not resumable.
+    /// Waits for a takeover request whose sender still waits (requests from resumptions
+    /// that gave up are skipped); never resolves for a session that is not resumable.
+    /// Cancel-safe: it can sit in a `select!` next to socket reads and writes, so a
+    /// connection stuck writing to a dead peer still hands its session over.
     pub async fn next_takeover(link: &mut Option<SmLink>) -> Takeover {
         match link {
             Some(l) => SmLink::next_takeover_of(l).await,
@@ -269,12 +272,15 @@ impl SmLink {
     }
 
     async fn next_takeover_of(link: &mut SmLink) -> Takeover {
-        match link.resumption.as_mut() {
-            Some(r) => match r.takeover.recv().await {
-                Some(t) => t,
-                None => std::future::pending().await,
-            },
-            None => std::future::pending().await,
+        let Some(r) = link.resumption.as_mut() else {
+            return std::future::pending().await;
+        };
+        loop {
+            match r.takeover.recv().await {
+                Some(t) if !t.reply.is_closed() => return t,
+                Some(_) => continue,
+                None => return std::future::pending().await,
+            }
         }
     }
 }

@@ -132,6 +132,47 @@ async fn resuming_a_live_connection_takes_it_over() {
 }
 
 #[tokio::test]
+async fn a_connection_stuck_writing_still_hands_its_session_over() {
+    let srv = start(test_config("smacks_max_unacked_stanzas = 100000"), ACCOUNTS).await;
+    let (a, ajid, id) = alice(&srv).await;
+    let (mut b, _) = bob(&srv).await;
+    // Alice stops reading; far more than the socket buffers hold is sent to her, so the
+    // server's write to her connection blocks.
+    let filler = "x".repeat(8 * 1024);
+    const N: usize = 1000;
+    for i in 0..N {
+        b.send(&format!(
+            "<message to='{ajid}' type='chat' id='m{i}'><body>{i}</body><x xmlns='urn:filler'>{filler}</x></message>"
+        ))
+        .await;
+    }
+    let pong = b
+        .iq(
+            "<iq type='get' id='p' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>",
+            "p",
+        )
+        .await;
+    assert_eq!(pong.attr("type"), Some("result"));
+
+    let mut a2 = connect(srv.c2s_addr().unwrap()).await;
+    tcp_authenticate(&mut a2, Some(("alice", "pa"))).await;
+    a2.send(&format!(
+        "<resume xmlns='urn:xmpp:sm:3' previd='{id}' h='0'/>"
+    ))
+    .await;
+    let r = a2.element().await;
+    assert!(r.is("resumed", ns::SM), "{}", r.to_xml_string());
+    for i in 0..N {
+        let m = a2.element().await;
+        assert_eq!(body(&m), i.to_string());
+    }
+    let (_, extra) = tcp_sync(&mut a2).await;
+    assert!(extra.is_empty());
+    drop(a);
+    srv.shutdown().await;
+}
+
+#[tokio::test]
 async fn the_server_asks_for_acks_after_n_stanzas() {
     let srv = start(test_config("smacks_max_unacked_stanzas = 3"), ACCOUNTS).await;
     let (mut a, ajid, _) = alice(&srv).await;

@@ -316,8 +316,19 @@ async fn run(svc: HttpService, params: TransportParams, mut socket: WebSocket) {
             last_words = Some((std::mem::take(&mut msgs), flush_limit));
             break;
         }
-        if !msgs.is_empty() && !write_all(&mut socket, std::mem::take(&mut msgs), &kill).await {
-            break;
+        if !msgs.is_empty() {
+            let wrote = tokio::select! {
+                wrote = write_all(&mut socket, std::mem::take(&mut msgs), &kill) => wrote,
+                // A peer that stopped reading must not keep its session from resuming
+                // elsewhere; what was not written is in the unacknowledged queue.
+                t = conn.next_takeover() => {
+                    takeover = Some(t);
+                    false
+                }
+            };
+            if !wrote {
+                break;
+            }
         }
         if msgs.capacity() > 1024 {
             msgs = Vec::new();
