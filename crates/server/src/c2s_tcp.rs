@@ -10,12 +10,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use std::sync::atomic::Ordering;
-
 use rookery_c2s::{Action, Input, Session, TransportInfo, sm};
 use rookery_proto::{
-    Element, StanzaErrorCondition, StreamErrorCondition, StreamEvent, StreamParser, XmlError, ns,
-    stream_error,
+    Element, StreamErrorCondition, StreamEvent, StreamParser, XmlError, ns, stream_error,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
@@ -30,6 +27,8 @@ use crate::metrics::{ConnectionGuard, Transport};
 use crate::router::Outgoing;
 use crate::session_driver::{BoundSession, CoreEnv, write_outgoing};
 use crate::stream_management::{self, Ending, Hibernated, Mailbox, SmLink};
+
+mod resumption;
 
 /// A client connection before or after STARTTLS.
 enum Conn {
@@ -280,68 +279,6 @@ impl Conversation {
                     StreamErrorCondition::ResourceConstraint,
                     "too many unacknowledged stanzas",
                 );
-            }
-        }
-    }
-
-    /// The periodic ack check.
-    fn ack_tick(&mut self) {
-        if !self.closing && self.sm.as_mut().map(SmLink::tick).unwrap_or(false) {
-            self.send(&sm::request());
-        }
-    }
-
-    /// Carries out a `<resume/>`: takes the old session over, or answers `<failed/>`.
-    async fn settle_resume(&mut self) {
-        let Some((previd, h)) = self.pending_resume.take() else {
-            return;
-        };
-        let owner = self.bound.as_ref().map(|b| b.owner(Transport::Tcp));
-        let claimed = match owner {
-            Some(owner) => stream_management::claim(&self.core, &previd, &owner).await,
-            None => None,
-        };
-        let Some(hibernated) = claimed else {
-            self.core
-                .metrics
-                .sm
-                .resume_failed
-                .fetch_add(1, Ordering::Relaxed);
-            let more = self
-                .session
-                .resume_failed(StanzaErrorCondition::ItemNotFound);
-            return self.run_actions(more);
-        };
-        let Hibernated {
-            bound,
-            mailbox,
-            mut link,
-            handled,
-        } = hibernated;
-        self.core.metrics.sm.resumed.fetch_add(1, Ordering::Relaxed);
-        let jid = bound.jid().cloned();
-        self.bound = Some(bound);
-        self.tx = mailbox.tx;
-        self.kill = mailbox.kill.clone();
-        self.adopted = Some((mailbox.rx, mailbox.kill));
-        let acked = link.ack(h);
-        link.reset_request();
-        self.sm = Some(link);
-        let Some(jid) = jid else {
-            return self.write_error(
-                StreamErrorCondition::InternalServerError,
-                "the session had no address",
-            );
-        };
-        if let Err(e) = acked {
-            return self.write_error_element(&e.stream_error());
-        }
-        tracing::info!(%jid, "session resumed");
-        let more = self.session.resumed(jid, &previd, handled);
-        self.run_actions(more);
-        if let Some(link) = self.sm.as_ref() {
-            for item in link.unacked() {
-                write_outgoing(&mut self.wbuf, item, ns::CLIENT);
             }
         }
     }

@@ -6,12 +6,9 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use rookery_c2s::{Action, Input, Session, TransportInfo, sm};
-use rookery_proto::{
-    Element, StanzaErrorCondition, StreamErrorCondition, StreamHeader, ns, stream_error,
-};
+use rookery_proto::{Element, StreamErrorCondition, StreamHeader, ns, stream_error};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -20,7 +17,9 @@ use crate::core::Core;
 use crate::metrics::Transport;
 use crate::router::Outgoing;
 use crate::session_driver::{BoundSession, CoreEnv, write_outgoing};
-use crate::stream_management::{self, Ending, Hibernated, Mailbox, SmLink, Takeover};
+use crate::stream_management::{SmLink, bounce_undelivered};
+
+mod resumption;
 
 /// One thing to send to the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -204,7 +203,7 @@ impl FramedSession {
     }
 
     /// Ends the stream with this `<stream:error/>` element.
-    fn error_element(&mut self, error: &Element) {
+    pub(super) fn error_element(&mut self, error: &Element) {
         if self.closing {
             return;
         }
@@ -237,7 +236,7 @@ impl FramedSession {
     pub fn deliver(&mut self, item: Outgoing) {
         if self.closing {
             if self.sm.is_some() {
-                stream_management::bounce_undelivered(&self.core, item);
+                bounce_undelivered(&self.core, item);
             }
             return;
         }
@@ -260,7 +259,7 @@ impl FramedSession {
                 }
             }
             Err(item) => {
-                stream_management::bounce_undelivered(&self.core, item);
+                bounce_undelivered(&self.core, item);
                 self.error(
                     StreamErrorCondition::ResourceConstraint,
                     "too many unacknowledged stanzas",
@@ -269,155 +268,13 @@ impl FramedSession {
         }
     }
 
-    /// True while stream management is on (the transport runs the ack timer).
-    pub fn sm_active(&self) -> bool {
-        self.sm.is_some()
-    }
-
-    /// The periodic ack check: sends `<r/>` when stanzas wait unasked.
-    pub fn ack_tick(&mut self) {
-        if !self.closing && self.sm.as_mut().map(SmLink::tick).unwrap_or(false) {
-            self.send(&sm::request());
-        }
-    }
-
-    /// True when a `<resume/>` waits for [`Self::settle_resume`].
-    pub fn resume_pending(&self) -> bool {
-        self.pending_resume.is_some()
-    }
-
-    /// Carries out pending `<resume/>`s (the old session's task may need a moment to hand
-    /// over), then feeds the inputs held back behind them.
-    pub async fn settle_resume(&mut self) {
-        while let Some((previd, h)) = self.pending_resume.take() {
-            self.resume(&previd, h).await;
-            while self.pending_resume.is_none() {
-                let Some(input) = self.deferred.pop_front() else {
-                    break;
-                };
-                self.input(input);
-            }
-        }
-    }
-
-    async fn resume(&mut self, previd: &str, h: u32) {
-        let owner = self.bound.as_ref().map(|b| b.owner(self.transport));
-        let claimed = match owner {
-            Some(owner) => stream_management::claim(&self.core, previd, &owner).await,
-            None => None,
-        };
-        let Some(hibernated) = claimed else {
-            self.core
-                .metrics
-                .sm
-                .resume_failed
-                .fetch_add(1, Ordering::Relaxed);
-            let more = self
-                .session
-                .resume_failed(StanzaErrorCondition::ItemNotFound);
-            return self.run_actions(more);
-        };
-        let Hibernated {
-            bound,
-            mailbox,
-            mut link,
-            handled,
-        } = hibernated;
-        self.core.metrics.sm.resumed.fetch_add(1, Ordering::Relaxed);
-        let jid = bound.jid().cloned();
-        self.bound = Some(bound);
-        self.tx = mailbox.tx;
-        self.kill = mailbox.kill.clone();
-        self.adopted = Some((mailbox.rx, mailbox.kill));
-        let acked = link.ack(h);
-        link.reset_request();
-        self.sm = Some(link);
-        let Some(jid) = jid else {
-            return self.error(
-                StreamErrorCondition::InternalServerError,
-                "the session had no address",
-            );
-        };
-        if let Err(e) = acked {
-            return self.error_element(&e.stream_error());
-        }
-        tracing::info!(%jid, transport = ?self.transport, "session resumed");
-        let more = self.session.resumed(jid, previd, handled);
-        self.run_actions(more);
-        let mut resend = Vec::new();
-        if let Some(link) = self.sm.as_ref() {
-            for item in link.unacked() {
-                let mut buf = Vec::with_capacity(256);
-                write_outgoing(&mut buf, item, "");
-                resend.push(Out::Element(buf));
-            }
-        }
-        self.out.extend(resend);
-    }
-
-    /// The mailbox receiver and kill token of a session this stream resumed; the transport
-    /// loop must use them from now on.
-    pub fn take_adopted(&mut self) -> Option<(mpsc::Receiver<Outgoing>, CancellationToken)> {
-        self.adopted.take()
-    }
-
-    /// Waits until another connection asks to resume this session (never resolves when
-    /// the session is not resumable).
-    pub async fn next_takeover(&mut self) -> Takeover {
-        SmLink::next_takeover(&mut self.sm).await
-    }
-
-    /// How the stream ended, for [`Self::finish`].
-    pub fn ending(&self) -> Ending {
-        if self.closing && !self.lost {
-            Ending::Closed
-        } else {
-            Ending::Lost
-        }
-    }
-
-    /// The connection is gone: the session hibernates, ends, or (with a takeover request)
-    /// moves to the connection that resumes it. `rx` is the mailbox receiver the transport
-    /// loop used.
-    pub fn finish(
-        &mut self,
-        rx: mpsc::Receiver<Outgoing>,
-        ending: Ending,
-        takeover: Option<Takeover>,
-    ) {
-        let Some(bound) = self.bound.take() else {
-            return;
-        };
-        let mailbox = Mailbox {
-            tx: self.tx.clone(),
-            rx,
-            kill: self.kill.clone(),
-        };
-        let handled = self.session.sm_handled().unwrap_or(0);
-        match (takeover, self.sm.take()) {
-            (Some(t), Some(link)) => stream_management::hand_over(
-                &self.core,
-                t,
-                Hibernated {
-                    bound,
-                    mailbox,
-                    link,
-                    handled,
-                },
-            ),
-            (_, link) => {
-                stream_management::finish(&self.core, bound, mailbox, link, handled, ending)
-            }
-        }
-    }
-
-    fn send(&mut self, el: &Element) {
+    pub(super) fn send(&mut self, el: &Element) {
         let mut buf = Vec::with_capacity(256);
         rookery_proto::serialize::write_element(&mut buf, el, "");
         self.out.push(Out::Element(buf));
     }
 
-    fn run_actions(&mut self, actions: Vec<Action>) {
+    pub(super) fn run_actions(&mut self, actions: Vec<Action>) {
         for a in actions {
             if self.closing {
                 return;

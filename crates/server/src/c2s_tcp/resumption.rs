@@ -1,0 +1,76 @@
+//! Stream management (XEP-0198) on the TCP transport: the ack timer's check and
+//! resumption (adopting the old session's mailbox, resending what it never acknowledged).
+
+use std::sync::atomic::Ordering;
+
+use rookery_c2s::sm;
+use rookery_proto::{StanzaErrorCondition, StreamErrorCondition, ns};
+
+use super::Conversation;
+use crate::metrics::Transport;
+use crate::session_driver::write_outgoing;
+use crate::stream_management::{self, Hibernated, SmLink};
+
+impl Conversation {
+    /// The periodic ack check.
+    pub(super) fn ack_tick(&mut self) {
+        if !self.closing && self.sm.as_mut().map(SmLink::tick).unwrap_or(false) {
+            self.send(&sm::request());
+        }
+    }
+
+    /// Carries out a `<resume/>`: takes the old session over, or answers `<failed/>`.
+    pub(super) async fn settle_resume(&mut self) {
+        let Some((previd, h)) = self.pending_resume.take() else {
+            return;
+        };
+        let owner = self.bound.as_ref().map(|b| b.owner(Transport::Tcp));
+        let claimed = match owner {
+            Some(owner) => stream_management::claim(&self.core, &previd, &owner).await,
+            None => None,
+        };
+        let Some(hibernated) = claimed else {
+            self.core
+                .metrics
+                .sm
+                .resume_failed
+                .fetch_add(1, Ordering::Relaxed);
+            let more = self
+                .session
+                .resume_failed(StanzaErrorCondition::ItemNotFound);
+            return self.run_actions(more);
+        };
+        let Hibernated {
+            bound,
+            mailbox,
+            mut link,
+            handled,
+        } = hibernated;
+        self.core.metrics.sm.resumed.fetch_add(1, Ordering::Relaxed);
+        let jid = bound.jid().cloned();
+        self.bound = Some(bound);
+        self.tx = mailbox.tx;
+        self.kill = mailbox.kill.clone();
+        self.adopted = Some((mailbox.rx, mailbox.kill));
+        let acked = link.ack(h);
+        link.reset_request();
+        self.sm = Some(link);
+        let Some(jid) = jid else {
+            return self.write_error(
+                StreamErrorCondition::InternalServerError,
+                "the session had no address",
+            );
+        };
+        if let Err(e) = acked {
+            return self.write_error_element(&e.stream_error());
+        }
+        tracing::info!(%jid, "session resumed");
+        let more = self.session.resumed(jid, &previd, handled);
+        self.run_actions(more);
+        if let Some(link) = self.sm.as_ref() {
+            for item in link.unacked() {
+                write_outgoing(&mut self.wbuf, item, ns::CLIENT);
+            }
+        }
+    }
+}
