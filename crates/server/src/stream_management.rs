@@ -363,6 +363,53 @@ mod tests {
     }
 
     #[test]
+    fn token_owners_match_on_the_identifying_claims() {
+        let token = |user: &str, room: &str| {
+            let payload = serde_json::json!({
+                "iss": "app", "aud": "jitsi", "sub": "meet.example", "room": room,
+                "context": {"user": {"id": user, "name": "Some Name"}},
+            });
+            let serde_json::Value::Object(map) = payload else {
+                unreachable!()
+            };
+            let claims = rookery_policy::TokenClaims::from_payload(
+                &map,
+                rookery_policy::ClaimRequirements {
+                    require_room: true,
+                    require_sub: true,
+                },
+            )
+            .unwrap();
+            Identity::Token(Arc::new(claims))
+        };
+        let owner = |id: &Identity, t| Owner::of("h", "random", id, t);
+        let a = token("u1", "standup");
+        assert_eq!(
+            owner(&a, Transport::WebSocket),
+            Owner::of(
+                "h",
+                "other-random-node",
+                &token("u1", "standup"),
+                Transport::WebSocket
+            )
+        );
+        assert_ne!(owner(&a, Transport::WebSocket), owner(&a, Transport::Bosh));
+        assert_ne!(
+            owner(&a, Transport::WebSocket),
+            owner(&token("u2", "standup"), Transport::WebSocket)
+        );
+        assert_ne!(
+            owner(&a, Transport::WebSocket),
+            owner(&token("u1", "other"), Transport::WebSocket)
+        );
+        assert_ne!(
+            owner(&a, Transport::WebSocket),
+            owner(&Identity::Guest, Transport::WebSocket),
+            "a tokenless guest never resumes a token session"
+        );
+    }
+
+    #[test]
     fn the_registry_checks_the_owner() {
         let reg = Registry::default();
         let owner = Owner::of("h", "alice", &Identity::Account, Transport::Tcp);
