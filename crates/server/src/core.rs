@@ -45,6 +45,17 @@ impl Sender {
     }
 }
 
+/// Figures of one MUC service for `/metrics`.
+#[derive(Debug, Clone, Default)]
+pub struct MucStats {
+    /// Live rooms (each has a task).
+    pub rooms: usize,
+    /// Occupants across those rooms.
+    pub occupants: u64,
+    /// Room-verification refusals by Jitsi code.
+    pub refusals: Vec<(String, u64)>,
+}
+
 /// A service that owns a whole domain (MUC service, external component, client proxy).
 pub trait DomainService: Send + Sync {
     /// Handles a stanza addressed to `to` (whose domain this service owns). Must not block.
@@ -52,6 +63,10 @@ pub trait DomainService: Send + Sync {
     /// True when this service also owns `domain` besides its own (tenant subdomains).
     fn serves(&self, _domain: &str) -> bool {
         false
+    }
+    /// For MUC services: rooms, occupants and room-verification refusals, for `/metrics`.
+    fn muc_stats(&self) -> Option<MucStats> {
+        None
     }
     /// Features for the server's disco#items listing (`None` hides the service).
     fn disco_name(&self) -> Option<String> {

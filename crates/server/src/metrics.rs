@@ -117,6 +117,18 @@ impl Labelled {
             .unwrap_or(0)
     }
 
+    /// Every label set's first label and value (single-label series).
+    pub fn snapshot(&self) -> Vec<(String, u64)> {
+        self.values
+            .lock()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.first().cloned().unwrap_or_default(), *v))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     fn rows(&self, names: &[&str]) -> Vec<(String, u64)> {
         let snapshot = self.values.lock().map(|m| m.clone()).unwrap_or_default();
         snapshot
@@ -257,6 +269,42 @@ impl Metrics {
                 .collect()
         };
         let plain = |v: &AtomicU64| vec![(String::new(), v.load(Ordering::Relaxed))];
+        let mut rooms = Vec::new();
+        let mut occupants = Vec::new();
+        let mut refusals = Vec::new();
+        let mut services: Vec<_> = core.services.iter().collect();
+        services.sort_by(|a, b| a.0.cmp(b.0));
+        for (domain, svc) in services {
+            if let Some(st) = svc.muc_stats() {
+                let d = escape_label(domain);
+                rooms.push((format!("{{service=\"{d}\"}}"), st.rooms as u64));
+                occupants.push((format!("{{service=\"{d}\"}}"), st.occupants));
+                for (code, n) in st.refusals {
+                    refusals.push((
+                        format!("{{service=\"{d}\",code=\"{}\"}}", escape_label(&code)),
+                        n,
+                    ));
+                }
+            }
+        }
+        family(
+            "rookery_muc_rooms",
+            "gauge",
+            "Live rooms per MUC service.",
+            &rooms,
+        );
+        family(
+            "rookery_muc_occupants",
+            "gauge",
+            "Occupants per MUC service.",
+            &occupants,
+        );
+        family(
+            "rookery_room_refusals_total",
+            "counter",
+            "Room joins or creations refused by token room verification, by Jitsi code.",
+            &refusals,
+        );
         family(
             "rookery_connections",
             "gauge",

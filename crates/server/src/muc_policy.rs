@@ -70,6 +70,8 @@ impl AddressMapper for ServerMapper {
 pub struct PolicyHook {
     policy: MucPolicy,
     config: MucPolicyConfig,
+    /// Refusals by Jitsi code, for `/metrics`.
+    pub refusals: Arc<crate::metrics::Labelled>,
 }
 
 /// The policy settings of a MUC block with the MUC's own `admins` and
@@ -99,6 +101,7 @@ impl PolicyHook {
                 },
             ),
             config: cfg,
+            refusals: Arc::new(crate::metrics::Labelled::default()),
         }
     }
 
@@ -135,6 +138,7 @@ impl PolicyHook {
             }
             rookery_policy::Decision::Refuse(r) => {
                 tracing::info!(room = %room, jid = %sender.jid, code = r.jitsi_code.as_str(), reason = %r.text, "room verification refused");
+                self.refusals.inc(&[r.jitsi_code.as_str()]);
                 Decision::Deny(
                     StanzaError::new(StanzaErrorCondition::NotAllowed)
                         .with_type(ErrorType::Cancel)

@@ -36,6 +36,10 @@ struct Inner {
     mapper: ServerMapper,
     rooms: DashMap<Jid, RoomHandle>,
     next_id: AtomicU64,
+    /// Occupants across all rooms (each room task adds its changes).
+    occupants: std::sync::atomic::AtomicI64,
+    /// Room-verification refusals of the policy hook, when there is one.
+    refusals: Option<Arc<crate::metrics::Labelled>>,
     /// Admins of the host this service hangs under (`conference.example.com` → `example.com`).
     parent_admins: Vec<String>,
 }
@@ -50,17 +54,12 @@ impl MucDomain {
     pub fn new(config: MucConfig, parent_admins: Vec<String>, global_admins: &[String]) -> Self {
         let mut hooks = HookChain::default();
         let mut mapper = ServerMapper::Plain;
+        let mut refusals = None;
         if let Some(policy_cfg) = effective_policy_config(&config) {
             mapper = PolicyHook::mapper(&config, &policy_cfg);
-            hooks.add(
-                100,
-                Arc::new(PolicyHook::new(
-                    &config,
-                    policy_cfg,
-                    global_admins,
-                    &parent_admins,
-                )),
-            );
+            let hook = PolicyHook::new(&config, policy_cfg, global_admins, &parent_admins);
+            refusals = Some(hook.refusals.clone());
+            hooks.add(100, Arc::new(hook));
         }
         let config = Arc::new(config);
         MucDomain {
@@ -71,6 +70,8 @@ impl MucDomain {
                 config,
                 rooms: DashMap::new(),
                 next_id: AtomicU64::new(1),
+                occupants: std::sync::atomic::AtomicI64::new(0),
+                refusals,
                 parent_admins,
             }),
         }
@@ -141,6 +142,8 @@ async fn room_task(
     let mut tick = tokio::time::interval(inner.config.tick_interval());
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut batch = Vec::with_capacity(64);
+    // Occupants this room has added to the service-wide gauge.
+    let mut counted: i64 = 0;
     loop {
         let inputs: Vec<RoomInput<Ident>> = tokio::select! {
             n = rx.recv_many(&mut batch, 64) => {
@@ -153,6 +156,11 @@ async fn room_task(
         let mut closed = false;
         for input in inputs {
             let effects = room.handle(input, Timestamp::now());
+            let count = room.occupant_count() as i64;
+            inner
+                .occupants
+                .fetch_add(count - counted, Ordering::Relaxed);
+            counted = count;
             closed |= carry_out(&core, &inner, effects);
             if closed {
                 break;
@@ -160,6 +168,8 @@ async fn room_task(
         }
         if closed {
             inner.rooms.remove_if(room.jid(), |_, h| h.id == id);
+            inner.occupants.fetch_sub(counted, Ordering::Relaxed);
+            counted = 0;
             // Anything that raced into the mailbox goes through dispatch again (it may
             // create a fresh room).
             rx.close();
@@ -338,6 +348,19 @@ impl DomainService for MucDomain {
 
     fn serves(&self, domain: &str) -> bool {
         self.inner.mapper.serves(&self.inner.config.domain, domain)
+    }
+
+    fn muc_stats(&self) -> Option<crate::core::MucStats> {
+        Some(crate::core::MucStats {
+            rooms: self.inner.rooms.len(),
+            occupants: self.inner.occupants.load(Ordering::Relaxed).max(0) as u64,
+            refusals: self
+                .inner
+                .refusals
+                .as_ref()
+                .map(|r| r.snapshot())
+                .unwrap_or_default(),
+        })
     }
 
     fn disco_name(&self) -> Option<String> {

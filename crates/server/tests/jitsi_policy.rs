@@ -183,6 +183,23 @@ async fn token_for_another_room_is_refused_with_room_mismatch_and_no_occupant() 
             break;
         }
     }
+    // /metrics counts the room, its one occupant and the refusal by code.
+    let text = srv.core().metrics.render(srv.core());
+    let service = "service=\"conference.meet.example.com\"";
+    assert!(
+        text.contains(&format!("rookery_muc_rooms{{{service}}} 1")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("rookery_muc_occupants{{{service}}} 1")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "rookery_room_refusals_total{{{service},code=\"room-mismatch\"}} 1"
+        )),
+        "{text}"
+    );
     srv.shutdown().await;
 }
 
