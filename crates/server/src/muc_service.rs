@@ -168,8 +168,6 @@ async fn room_task(
         }
         if closed {
             inner.rooms.remove_if(room.jid(), |_, h| h.id == id);
-            inner.occupants.fetch_sub(counted, Ordering::Relaxed);
-            counted = 0;
             // Anything that raced into the mailbox goes through dispatch again (it may
             // create a fresh room).
             rx.close();
@@ -185,6 +183,7 @@ async fn room_task(
             break;
         }
     }
+    inner.occupants.fetch_sub(counted, Ordering::Relaxed);
 }
 
 /// Carries out room effects; returns true when the room closed.
