@@ -32,8 +32,10 @@ pub enum JidError {
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Jid {
     s: Arc<str>,
-    at: Option<usize>,
-    slash: Option<usize>,
+    // Offsets fit in u16: each part is at most 1023 bytes. Small JIDs keep every mailbox
+    // slot and routing-table entry small.
+    at: Option<u16>,
+    slash: Option<u16>,
 }
 
 const MAX_PART: usize = 1023;
@@ -107,13 +109,13 @@ impl Jid {
         let mut at = None;
         if let Some(n) = node {
             s.push_str(n);
-            at = Some(s.len());
+            at = u16::try_from(s.len()).ok();
             s.push('@');
         }
         s.push_str(domain);
         let mut slash = None;
         if let Some(r) = resource {
-            slash = Some(s.len());
+            slash = u16::try_from(s.len()).ok();
             s.push('/');
             s.push_str(r);
         }
@@ -138,19 +140,19 @@ impl Jid {
 
     /// The localpart, if any.
     pub fn node(&self) -> Option<&str> {
-        self.at.and_then(|a| self.s.get(..a))
+        self.at.and_then(|a| self.s.get(..usize::from(a)))
     }
 
     /// The domain.
     pub fn domain(&self) -> &str {
-        let start = self.at.map_or(0, |a| a + 1);
-        let end = self.slash.unwrap_or(self.s.len());
+        let start = self.at.map_or(0, |a| usize::from(a) + 1);
+        let end = self.slash.map_or(self.s.len(), usize::from);
         self.s.get(start..end).unwrap_or_default()
     }
 
     /// The resource, if any.
     pub fn resource(&self) -> Option<&str> {
-        self.slash.and_then(|s| self.s.get(s + 1..))
+        self.slash.and_then(|s| self.s.get(usize::from(s) + 1..))
     }
 
     /// True when there is a resource.
@@ -163,7 +165,7 @@ impl Jid {
         match self.slash {
             None => self.clone(),
             Some(s) => Jid {
-                s: self.s.get(..s).unwrap_or_default().into(),
+                s: self.s.get(..usize::from(s)).unwrap_or_default().into(),
                 at: self.at,
                 slash: None,
             },
@@ -174,7 +176,7 @@ impl Jid {
     pub fn bare_str(&self) -> &str {
         match self.slash {
             None => &self.s,
-            Some(s) => self.s.get(..s).unwrap_or_default(),
+            Some(s) => self.s.get(..usize::from(s)).unwrap_or_default(),
         }
     }
 

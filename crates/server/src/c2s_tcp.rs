@@ -37,6 +37,34 @@ enum Conn {
     Gone,
 }
 
+/// What a wait for input produced.
+enum Readiness {
+    /// A plain TCP socket became readable: read it with [`Conn::try_read_plain`].
+    PlainReady(std::io::Result<()>),
+    /// Bytes read through TLS into the connection's TLS buffer.
+    Tls(std::io::Result<usize>),
+}
+
+impl Conn {
+    /// Waits for input without holding a read buffer on plain TCP: an idle connection
+    /// keeps no buffer at all (TLS keeps rustls's own plus `tls_buf`).
+    async fn wait_input(&mut self, tls_buf: &mut [u8]) -> Readiness {
+        match self {
+            Conn::Plain(s) => Readiness::PlainReady(s.readable().await),
+            Conn::Tls(s) => Readiness::Tls(s.read(tls_buf).await),
+            Conn::Gone => std::future::pending().await,
+        }
+    }
+
+    /// Reads what a readable plain socket holds into `buf`.
+    fn try_read_plain(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Plain(s) => s.try_read(buf),
+            _ => Err(std::io::ErrorKind::WouldBlock.into()),
+        }
+    }
+}
+
 impl AsyncRead for Conn {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -79,6 +107,9 @@ impl AsyncWrite for Conn {
     }
 }
 
+static FUTURE_SIZE_LOGGED: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
 /// Accepts connections until shutdown.
 pub async fn accept_loop(
     core: Arc<Core>,
@@ -94,7 +125,11 @@ pub async fn accept_loop(
                     let core = core.clone();
                     let tls = tls.clone();
                     let span = tracing::info_span!("c2s", %peer);
-                    tokio::spawn(async move { serve(core, tls, tcp, peer).await }.instrument(span));
+                    let fut = serve(core, tls, tcp, peer);
+                    if !FUTURE_SIZE_LOGGED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                        tracing::debug!(bytes = std::mem::size_of_val(&fut), "c2s task future size");
+                    }
+                    tokio::spawn(fut.instrument(span));
                 }
                 Err(e) => {
                     tracing::warn!("accept failed: {e}");
@@ -349,8 +384,9 @@ async fn serve(
     let deadline =
         tokio::time::Instant::now() + Duration::from_secs(core.config.c2s_negotiation_timeout);
     let mut ack_timer = stream_management::ack_timer();
-    let mut rbuf = vec![0u8; 4096];
-    let mut batch = Vec::with_capacity(64);
+    // Only TLS connections need a read buffer that lives across awaits.
+    let mut tls_buf: Vec<u8> = Vec::new();
+    let mut batch = Vec::new();
     let mut takeover = None;
     loop {
         let bound = conv.session.is_bound();
@@ -374,21 +410,44 @@ async fn serve(
             _ = tokio::time::sleep_until(deadline), if !bound => {
                 conv.write_error(StreamErrorCondition::ConnectionTimeout, "authentication and resource binding took too long");
             }
-            r = conn.read(&mut rbuf) => match r {
-                Ok(0) | Err(_) => break,
-                Ok(n) => conv.on_bytes(rbuf.get(..n).unwrap_or_default()),
+            input = conn.wait_input(&mut tls_buf) => match input {
+                Readiness::PlainReady(Err(_)) | Readiness::Tls(Ok(0) | Err(_)) => break,
+                Readiness::Tls(Ok(n)) => {
+                    conv.on_bytes(tls_buf.get(..n).unwrap_or_default());
+                    conv.parser.shrink_if_idle();
+                }
+                Readiness::PlainReady(Ok(())) => {
+                    let mut chunk = [0u8; 8192];
+                    match conn.try_read_plain(&mut chunk) {
+                        Ok(0) => break,
+                        Ok(n) => {
+                            conv.on_bytes(chunk.get(..n).unwrap_or_default());
+                            conv.parser.shrink_if_idle();
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                        Err(_) => break,
+                    }
+                }
             },
             n = rx.recv_many(&mut batch, 256), if bound => {
                 if n == 0 { break; }
                 for item in batch.drain(..) {
                     conv.deliver(item);
                 }
+                // Idle sessions keep no batch buffer.
+                batch = Vec::new();
             }
             _ = ack_timer.tick(), if managed => conv.ack_tick(),
         }
         while let Some((domain, token)) = conv.pending_token.take() {
-            let verdict =
-                crate::session_driver::verify_session_token(&core, &domain, token.as_deref()).await;
+            // Boxed: key fetching is a large future, and every idle connection's task would
+            // otherwise carry its size.
+            let verdict = Box::pin(crate::session_driver::verify_session_token(
+                &core,
+                &domain,
+                token.as_deref(),
+            ))
+            .await;
             if let Err(reason) = &verdict {
                 core.metrics.token_refusals.inc(&[reason]);
             }
@@ -399,7 +458,7 @@ async fn serve(
             conv.run_actions(more);
         }
         while conv.pending_resume.is_some() {
-            conv.settle_resume().await;
+            Box::pin(conv.settle_resume()).await;
             if let Some((new_rx, new_kill)) = conv.adopted.take() {
                 rx = new_rx;
                 kill = new_kill;
@@ -418,10 +477,8 @@ async fn serve(
                     false
                 }
             };
-            conv.wbuf.clear();
-            if conv.wbuf.capacity() > 64 * 1024 {
-                conv.wbuf = Vec::new();
-            }
+            // Idle sessions keep no write buffer; a new one per wakeup costs one allocation.
+            conv.wbuf = Vec::new();
             if !wrote {
                 break;
             }
@@ -443,9 +500,12 @@ async fn serve(
             let Conn::Plain(tcp) = std::mem::replace(&mut conn, Conn::Gone) else {
                 break;
             };
-            match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await {
+            match tokio::time::timeout(Duration::from_secs(10), Box::pin(acceptor.accept(tcp)))
+                .await
+            {
                 Ok(Ok(s)) => {
                     conn = Conn::Tls(Box::new(s));
+                    tls_buf = vec![0u8; 4096];
                     conv.parser.reset();
                     conv.header_sent = false;
                     conv.session.tls_established();

@@ -182,7 +182,7 @@ impl ClientProxy {
                 stanza.set_attr("to", target.as_str());
                 if core
                     .router
-                    .deliver(&target, Outgoing::Stanza(stanza.clone()))
+                    .deliver(&target, Outgoing::stanza(stanza.clone()))
                     .is_err()
                 {
                     // Put the sender's addresses back for the error reply.

@@ -260,9 +260,10 @@ impl DomainService for ComponentService {
             .as_ref()
             .is_some_and(|p| p.is_target(&sender.jid));
         if !proxy_traffic && let Some((tx, kill)) = self.sender() {
-            match tx.try_send(Outgoing::Stanza(stanza)) {
+            match tx.try_send(Outgoing::stanza(stanza)) {
                 Ok(()) => return,
                 Err(mpsc::error::TrySendError::Full(Outgoing::Stanza(stanza))) => {
+                    let stanza = *stanza;
                     tracing::warn!(domain = %self.domain, "component queue full: disconnecting it");
                     kill.cancel();
                     return bounce(
@@ -273,6 +274,7 @@ impl DomainService for ComponentService {
                     );
                 }
                 Err(mpsc::error::TrySendError::Closed(Outgoing::Stanza(stanza))) => {
+                    let stanza = *stanza;
                     return self.unavailable(core, sender, to, stanza);
                 }
                 Err(_) => return,
@@ -537,7 +539,7 @@ impl Conn {
 
     fn write_outgoing(&mut self, item: Outgoing) {
         let mut el = match item {
-            Outgoing::Stanza(el) => el,
+            Outgoing::Stanza(el) => *el,
             Outgoing::Shared { element, to, .. } => {
                 let mut el = (*element).clone();
                 el.set_attr("to", to.as_str());

@@ -15,8 +15,9 @@ use tokio_util::sync::CancellationToken;
 /// One item for a session's writer.
 #[derive(Debug, Clone)]
 pub enum Outgoing {
-    /// A stanza addressed by its own `to`.
-    Stanza(Element),
+    /// A stanza addressed by its own `to` (boxed: it keeps every mailbox slot small, and
+    /// an idle session's mailbox allocates a block of slots up front).
+    Stanza(Box<Element>),
     /// A broadcast serialised once; the writer splices `to`. `element` is kept for stream
     /// management bounces.
     Shared {
@@ -29,6 +30,13 @@ pub enum Outgoing {
     },
     /// Close the stream with this error (e.g. `conflict` on resource takeover).
     Close(StreamErrorCondition, String),
+}
+
+impl Outgoing {
+    /// A stanza item.
+    pub fn stanza(el: Element) -> Outgoing {
+        Outgoing::Stanza(Box::new(el))
+    }
 }
 
 /// What the router keeps per bound session.

@@ -75,10 +75,10 @@ pub fn send_from_server(core: &Arc<Core>, stanza: Element) {
         return;
     }
     if to.is_full() {
-        let _ = core.router.deliver(&to, Outgoing::Stanza(stanza));
+        let _ = core.router.deliver(&to, Outgoing::stanza(stanza));
     } else {
         for r in core.router.resources_of(&to) {
-            let _ = core.router.deliver(&r, Outgoing::Stanza(stanza.clone()));
+            let _ = core.router.deliver(&r, Outgoing::stanza(stanza.clone()));
         }
     }
 }
@@ -95,7 +95,7 @@ fn deliver_local(core: &Arc<Core>, sender: &Sender, to: &Jid, stanza: Element) {
     }
     if to.is_full() {
         if core.router.is_bound(to) {
-            let _ = core.router.deliver(to, Outgoing::Stanza(stanza));
+            let _ = core.router.deliver(to, Outgoing::stanza(stanza));
             return;
         }
         // RFC 6121 §8.5.3.2: no such resource. Chat/normal messages fall back to the bare
@@ -157,8 +157,8 @@ fn deliver_local(core: &Arc<Core>, sender: &Sender, to: &Jid, stanza: Element) {
 fn fan_out(core: &Arc<Core>, resources: &[Jid], stanza: Element) {
     if let Some((last, rest)) = resources.split_last() {
         for r in rest {
-            let _ = core.router.deliver(r, Outgoing::Stanza(stanza.clone()));
+            let _ = core.router.deliver(r, Outgoing::stanza(stanza.clone()));
         }
-        let _ = core.router.deliver(last, Outgoing::Stanza(stanza));
+        let _ = core.router.deliver(last, Outgoing::stanza(stanza));
     }
 }

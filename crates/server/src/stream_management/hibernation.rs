@@ -149,7 +149,7 @@ pub fn terminate(core: &Arc<Core>, bound: BoundSession, mailbox: Mailbox, mut li
 /// history; the room learns of the departure from the unavailable presence).
 pub fn bounce_undelivered(core: &Arc<Core>, item: Outgoing) {
     let stanza = match item {
-        Outgoing::Stanza(el) => el,
+        Outgoing::Stanza(el) => *el,
         Outgoing::Shared { element, to, .. } => {
             let mut el = Element::clone(&element);
             el.set_attr("to", to.as_str());
