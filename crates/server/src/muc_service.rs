@@ -20,7 +20,7 @@ use crate::router::Outgoing;
 use crate::routing::{bounce, send_from_server};
 
 /// Stanzas waiting for one room task before senders get `resource-constraint`.
-const ROOM_MAILBOX: usize = 4096;
+const ROOM_MAILBOX: usize = 65536;
 
 type Ident = Arc<Identity>;
 
