@@ -13,7 +13,7 @@ use crate::target::{Auth, Target, Transport};
 
 /// XMPP load generator: measures any XMPP server on loopback.
 #[derive(Debug, Parser)]
-#[command(name = "rookery-bench", version, about)]
+#[command(name = "rookery-bench", version)]
 pub struct Cli {
     /// Loopback address of the server's c2s listener.
     #[arg(long, default_value = "127.0.0.1", global = true)]
@@ -39,7 +39,7 @@ pub struct Cli {
     /// WebSocket URL for the ws scenario (ws://127.0.0.1:PORT/PATH).
     #[arg(long, global = true)]
     pub ws_url: Option<String>,
-    /// Upper bound in seconds for any wait (one login, the join phase, the drain after sending).
+    /// Upper bound in seconds for any single wait (one login, one join, the drain after sending).
     #[arg(long, default_value_t = 30.0, global = true)]
     pub timeout: f64,
     /// Tokio worker threads (default: one per core).

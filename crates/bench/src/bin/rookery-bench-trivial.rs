@@ -7,7 +7,7 @@ use tokio::net::TcpListener;
 
 /// Trivial XMPP fan-out server (no checks, no real state) for benchmarks.
 #[derive(Debug, Parser)]
-#[command(name = "rookery-bench-trivial", version, about)]
+#[command(name = "rookery-bench-trivial", version)]
 struct Args {
     /// Address to listen on (loopback).
     #[arg(long, default_value = "127.0.0.1")]

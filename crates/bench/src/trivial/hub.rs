@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::mpsc::UnboundedSender;
+use super::mailbox::Mailbox;
 
 /// Something queued for one session's writer.
 #[derive(Debug)]
@@ -31,7 +31,7 @@ pub enum Out {
 struct Member {
     nick: String,
     jid: Arc<str>,
-    tx: UnboundedSender<Out>,
+    tx: Arc<Mailbox>,
 }
 
 /// All rooms of the trivial server.
@@ -62,7 +62,7 @@ fn presence(room: &str, nick: &str, to: &str, unavailable: bool, own: bool) -> O
 impl Hub {
     /// Adds `jid` as `nick` to `room`, sending presences both ways and the self-presence.
     /// Returns false (and sends a conflict error) if the nick is taken by someone else.
-    pub fn join(&self, room: &str, nick: &str, jid: &Arc<str>, tx: &UnboundedSender<Out>) -> bool {
+    pub fn join(&self, room: &str, nick: &str, jid: &Arc<str>, tx: &Arc<Mailbox>) -> bool {
         let Ok(mut rooms) = self.rooms.lock() else {
             return false;
         };

@@ -5,6 +5,7 @@
 //! it into one buffer and makes one write per wakeup; idle sessions hold no read buffer.
 
 pub mod hub;
+pub mod mailbox;
 pub mod session;
 
 use std::future::Future;
@@ -13,9 +14,7 @@ use std::sync::Arc;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -23,10 +22,8 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use crate::scan::Scanner;
 use crate::transport::{FRAMING_NS, ws_item};
 use hub::{Hub, Out};
+use mailbox::Mailbox;
 use session::{Flow, Framing, Session};
-
-/// Most stanzas one writer wakeup drains from its queue.
-const DRAIN_MAX: usize = 4096;
 
 /// Serves TCP c2s on `tcp` and, if given, WebSocket on `ws` until `shutdown` completes.
 pub async fn serve(tcp: TcpListener, ws: Option<TcpListener>, shutdown: impl Future<Output = ()>) {
@@ -68,40 +65,75 @@ async fn accept_error(e: &std::io::Error) {
     tokio::time::sleep(std::time::Duration::from_millis(10)).await;
 }
 
-async fn tcp_session(stream: TcpStream, hub: Arc<Hub>) {
+/// One TCP session in one task: reads when the socket is readable, writes everything
+/// queued for it in one write when its mailbox wakes it.
+async fn tcp_session(mut stream: TcpStream, hub: Arc<Hub>) {
     let _ = stream.set_nodelay(true);
-    let (rd, wr) = stream.into_split();
-    let (tx, rx) = unbounded_channel();
-    let writer = tokio::spawn(tcp_writer(wr, rx));
-    let mut sess = Session::new(hub, tx, Framing::Tcp);
+    let mailbox = Mailbox::new();
+    let mut sess = Session::new(hub, mailbox.clone(), Framing::Tcp);
     let mut scan = Scanner::new(4096, 1 << 20);
-    'read: loop {
-        if rd.readable().await.is_err() {
-            break;
-        }
-        let Ok(spare) = scan.spare() else { break };
-        match rd.try_read(spare) {
-            Ok(0) => break,
-            Ok(n) => scan.commit(n),
-            Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
-            Err(_) => break,
-        }
-        loop {
-            match scan.next_item() {
-                Ok(Some(item)) => {
-                    if sess.on_item(item) == Flow::Close {
-                        break 'read;
+    let mut reading = true;
+    loop {
+        tokio::select! {
+            ready = stream.readable(), if reading => {
+                if ready.is_err() || !read_some(&stream, &mut scan, &mut sess, &mut reading) {
+                    break;
+                }
+            }
+            batch = mailbox.recv_all() => {
+                let Some(batch) = batch else { break };
+                let mut buf = Vec::with_capacity(batch.len() * 256);
+                let mut close = false;
+                for out in batch {
+                    if serialize(out, &mut buf) {
+                        buf.extend_from_slice(b"</stream:stream>");
+                        close = true;
+                        break;
                     }
                 }
-                Ok(None) => break,
-                Err(_) => break 'read,
+                if stream.write_all(&buf).await.is_err() || close {
+                    break;
+                }
             }
         }
-        scan.release_if_empty();
     }
     sess.disconnect();
-    drop(sess);
-    let _ = writer.await;
+    mailbox.close();
+    let _ = stream.shutdown().await;
+}
+
+/// Reads what the socket has and handles every complete item. Returns false when the
+/// connection is finished; clears `reading` once the client closed its stream (the
+/// footer reply is then written by the caller).
+fn read_some(
+    stream: &TcpStream,
+    scan: &mut Scanner,
+    sess: &mut Session,
+    reading: &mut bool,
+) -> bool {
+    let Ok(spare) = scan.spare() else {
+        return false;
+    };
+    match stream.try_read(spare) {
+        Ok(0) => return false,
+        Ok(n) => scan.commit(n),
+        Err(e) if e.kind() == ErrorKind::WouldBlock => return true,
+        Err(_) => return false,
+    }
+    loop {
+        match scan.next_item() {
+            Ok(Some(item)) => {
+                if sess.on_item(item) == Flow::Close {
+                    *reading = false;
+                    return true;
+                }
+            }
+            Ok(None) => break,
+            Err(_) => return false,
+        }
+    }
+    scan.release_if_empty();
+    true
 }
 
 /// Appends one queued item to a write buffer; returns true for [`Out::Close`].
@@ -116,28 +148,6 @@ fn serialize(out: Out, buf: &mut Vec<u8>) -> bool {
         Out::Close => return true,
     }
     false
-}
-
-async fn tcp_writer(mut wr: OwnedWriteHalf, mut rx: UnboundedReceiver<Out>) {
-    loop {
-        let mut batch = Vec::new();
-        if rx.recv_many(&mut batch, DRAIN_MAX).await == 0 {
-            break;
-        }
-        let mut buf = Vec::with_capacity(batch.len() * 256);
-        let mut close = false;
-        for out in batch {
-            if serialize(out, &mut buf) {
-                buf.extend_from_slice(b"</stream:stream>");
-                close = true;
-                break;
-            }
-        }
-        if wr.write_all(&buf).await.is_err() || close {
-            break;
-        }
-    }
-    let _ = wr.shutdown().await;
 }
 
 /// Handshake callback: agree to the `xmpp` sub-protocol when the client asks for it.
@@ -164,13 +174,10 @@ async fn ws_session(stream: TcpStream, hub: Arc<Hub>) {
         return;
     };
     let (mut sink, mut source) = ws.split();
-    let (tx, mut rx) = unbounded_channel::<Out>();
+    let mailbox = Mailbox::new();
+    let outbox = mailbox.clone();
     let writer = tokio::spawn(async move {
-        loop {
-            let mut batch = Vec::new();
-            if rx.recv_many(&mut batch, DRAIN_MAX).await == 0 {
-                break;
-            }
+        while let Some(batch) = outbox.recv_all().await {
             let mut close = false;
             for out in batch {
                 let mut buf = Vec::new();
@@ -192,7 +199,7 @@ async fn ws_session(stream: TcpStream, hub: Arc<Hub>) {
         }
         let _ = sink.close().await;
     });
-    let mut sess = Session::new(hub, tx, Framing::Ws);
+    let mut sess = Session::new(hub, mailbox.clone(), Framing::Ws);
     while let Some(Ok(msg)) = source.next().await {
         let payload: &[u8] = match &msg {
             Message::Text(t) => t.as_bytes(),
@@ -205,6 +212,6 @@ async fn ws_session(stream: TcpStream, hub: Arc<Hub>) {
         }
     }
     sess.disconnect();
-    drop(sess);
+    mailbox.close();
     let _ = writer.await;
 }

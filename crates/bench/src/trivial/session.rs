@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine;
-use tokio::sync::mpsc::UnboundedSender;
 
 use super::hub::{Hub, Out};
+use super::mailbox::Mailbox;
 use crate::scan::{Item, attr, element_name, start_tag};
 use crate::transport::FRAMING_NS;
 
@@ -37,7 +37,7 @@ pub enum Flow {
 #[derive(Debug)]
 pub struct Session {
     hub: Arc<Hub>,
-    tx: UnboundedSender<Out>,
+    tx: Arc<Mailbox>,
     framing: Framing,
     domain: String,
     local: Option<String>,
@@ -47,7 +47,7 @@ pub struct Session {
 
 impl Session {
     /// A new session that queues its output on `tx`.
-    pub fn new(hub: Arc<Hub>, tx: UnboundedSender<Out>, framing: Framing) -> Self {
+    pub fn new(hub: Arc<Hub>, tx: Arc<Mailbox>, framing: Framing) -> Self {
         Session {
             hub,
             tx,
