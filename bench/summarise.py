@@ -94,7 +94,7 @@ def main(path):
         for s in SERVERS:
             errs = sum(r.get("errors", 0) for r in runs.get((key, s), []))
             if errs:
-                samples = {x for r in runs[(key, s)] for x in r.get("error_samples", [])}
+                samples = {x[:160] for r in runs[(key, s)] for x in r.get("error_samples", [])}
                 notes.append(f"- {key} / {s}: {errs} errors over {len(runs[(key, s)])} runs: "
                              + "; ".join(sorted(samples)[:3]))
     out.append("")
