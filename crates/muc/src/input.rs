@@ -50,4 +50,12 @@ pub enum RoomInput<I> {
     /// Periodic housekeeping (every [`crate::MucConfig::tick_interval`]): fails forwarded
     /// IQs whose answer is overdue and held joins whose wait for the focus is over.
     Tick,
+    /// The server removes the occupant whose session is `jid` (its token expired, say): a
+    /// kick (status 307) with `reason`, told to the occupant and to everyone else.
+    Expel {
+        /// The occupant's real full JID.
+        jid: Jid,
+        /// Why, for the occupant and the room.
+        reason: String,
+    },
 }

@@ -72,6 +72,46 @@ pub struct PolicyHook {
     config: MucPolicyConfig,
     /// Refusals by Jitsi code, for `/metrics`.
     pub refusals: Arc<crate::metrics::Labelled>,
+    /// With `token_expiry = "kick"`: when each token occupant must go, by (room, real JID),
+    /// in seconds since the epoch. The room tasks look here on every tick.
+    pub expiries: Arc<Expiries>,
+}
+
+/// Token expiry deadlines of occupants, shared between the hook and the room tasks.
+#[derive(Debug, Default)]
+pub struct Expiries {
+    // A std Mutex: only short inserts, removals and scans, never held across an await.
+    at: std::sync::Mutex<std::collections::HashMap<(Jid, Jid), i64>>,
+}
+
+impl Expiries {
+    fn set(&self, room: &Jid, real: &Jid, at: i64) {
+        if let Ok(mut m) = self.at.lock() {
+            m.insert((room.clone(), real.clone()), at);
+        }
+    }
+
+    fn clear(&self, room: &Jid, real: &Jid) {
+        if let Ok(mut m) = self.at.lock() {
+            m.remove(&(room.clone(), real.clone()));
+        }
+    }
+
+    /// Takes the occupants of `room` whose deadline is at or before `now` (seconds).
+    pub fn due(&self, room: &Jid, now: i64) -> Vec<Jid> {
+        let Ok(mut m) = self.at.lock() else {
+            return Vec::new();
+        };
+        let due: Vec<(Jid, Jid)> = m
+            .iter()
+            .filter(|((r, _), at)| r == room && **at <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in &due {
+            m.remove(k);
+        }
+        due.into_iter().map(|(_, real)| real).collect()
+    }
 }
 
 /// The policy settings of a MUC block with the MUC's own `admins` and
@@ -102,6 +142,7 @@ impl PolicyHook {
             ),
             config: cfg,
             refusals: Arc::new(crate::metrics::Labelled::default()),
+            expiries: Arc::new(Expiries::default()),
         }
     }
 
@@ -173,6 +214,9 @@ impl MucHooks<Arc<Identity>> for PolicyHook {
         let d = self.decide(ev.sender, ev.room, RoomAction::Join);
         if matches!(d, Decision::Continue) {
             let identity = session_identity(ev.sender);
+            if let Some(at) = self.policy.kick_at(&identity) {
+                self.expiries.set(ev.room, &ev.sender.jid, at);
+            }
             if let Some(a) = self.policy.affiliation_from_token(&identity) {
                 grant.affiliation = Some(match a {
                     rookery_policy::Affiliation::Owner => Affiliation::Owner,
@@ -182,5 +226,14 @@ impl MucHooks<Arc<Identity>> for PolicyHook {
         }
         let _ = &self.config;
         d
+    }
+
+    fn left(
+        &self,
+        occupant: &rookery_muc::hooks::OccupantInfo<'_>,
+        _reason: rookery_muc::hooks::LeaveReason,
+        _out: &mut Vec<rookery_muc::Effect>,
+    ) {
+        self.expiries.clear(occupant.room, occupant.real);
     }
 }

@@ -40,6 +40,8 @@ struct Inner {
     occupants: std::sync::atomic::AtomicI64,
     /// Room-verification refusals of the policy hook, when there is one.
     refusals: Option<Arc<crate::metrics::Labelled>>,
+    /// Token expiry deadlines (`token_expiry = "kick"`), when there is a policy hook.
+    expiries: Option<Arc<crate::muc_policy::Expiries>>,
     /// Admins of the host this service hangs under (`conference.example.com` → `example.com`).
     parent_admins: Vec<String>,
 }
@@ -55,10 +57,12 @@ impl MucDomain {
         let mut hooks = HookChain::default();
         let mut mapper = ServerMapper::Plain;
         let mut refusals = None;
+        let mut expiries = None;
         if let Some(policy_cfg) = effective_policy_config(&config) {
             mapper = PolicyHook::mapper(&config, &policy_cfg);
             let hook = PolicyHook::new(&config, policy_cfg, global_admins, &parent_admins);
             refusals = Some(hook.refusals.clone());
+            expiries = Some(hook.expiries.clone());
             hooks.add(100, Arc::new(hook));
         }
         let config = Arc::new(config);
@@ -72,6 +76,7 @@ impl MucDomain {
                 next_id: AtomicU64::new(1),
                 occupants: std::sync::atomic::AtomicI64::new(0),
                 refusals,
+                expiries,
                 parent_admins,
             }),
         }
@@ -150,7 +155,19 @@ async fn room_task(
                 if n == 0 { break; }
                 std::mem::take(&mut batch)
             }
-            _ = tick.tick() => vec![RoomInput::Tick],
+            _ = tick.tick() => {
+                let mut inputs = vec![RoomInput::Tick];
+                if let Some(exp) = &inner.expiries {
+                    let now = rookery_sasl::token::unix_now() as i64;
+                    for jid in exp.due(room.jid(), now) {
+                        inputs.push(RoomInput::Expel {
+                            jid,
+                            reason: "Your token has expired".into(),
+                        });
+                    }
+                }
+                inputs
+            }
             _ = core.shutdown.cancelled() => break,
         };
         let mut closed = false;

@@ -252,3 +252,71 @@ async fn tenant_room_is_the_same_through_both_addresses_and_from_follows_the_vie
     );
     srv.shutdown().await;
 }
+
+#[tokio::test]
+async fn token_expiry_kick_removes_the_occupant_with_307_and_a_reason() {
+    let text = CONFIG.replace(
+        "muc_mapper_domain_base = \"meet.example.com\"",
+        "muc_mapper_domain_base = \"meet.example.com\"\ntoken_expiry = \"kick\"",
+    );
+    let cfg = Config::parse(&text, "t").unwrap();
+    let tcfg = cfg.host("meet.example.com").unwrap().token.clone().unwrap();
+    let store = Store::in_memory().unwrap();
+    store
+        .set_password("auth.meet.example.com", "focus", "focus-pw", 4096)
+        .unwrap();
+    let srv = rookery_server::start_with_store(cfg, store).await.unwrap();
+    let (mut f, _) = focus(&srv).await;
+    f.send(&join("standup@conference.meet.example.com", "focus"))
+        .await;
+    next_presence(&mut f).await;
+    // A token that expires in two seconds.
+    let now = rookery_sasl::token::unix_now();
+    let mut claims =
+        rookery_sasl::token::default_claims(&tcfg, "standup", "meet.example.com", now, 2);
+    claims.insert("aud".into(), "jitsi".into());
+    let token = rookery_sasl::token::mint(&tcfg, &serde_json::Value::Object(claims)).unwrap();
+    let (mut u, _) = token_client(&srv, &token).await;
+    u.send(&join("standup@conference.meet.example.com", "user"))
+        .await;
+    loop {
+        let p = next_presence(&mut u).await;
+        assert_ne!(p.attr("type"), Some("error"), "{}", p.to_xml_string());
+        if p.attr("from") == Some("standup@conference.meet.example.com/user") {
+            break;
+        }
+    }
+    // The room removes the occupant after its token expires (checked on the room's tick).
+    let gone = loop {
+        let p = next_presence(&mut u).await;
+        if p.attr("type") == Some("unavailable") {
+            break p;
+        }
+    };
+    assert_eq!(
+        gone.attr("from"),
+        Some("standup@conference.meet.example.com/user")
+    );
+    let x = gone.get_child("x", ns::MUC_USER).unwrap();
+    assert!(
+        x.children()
+            .any(|c| c.name == "status" && c.attr("code") == Some("307")),
+        "{}",
+        gone.to_xml_string()
+    );
+    let reason = x
+        .get_child("item", ns::MUC_USER)
+        .unwrap()
+        .child_text("reason", ns::MUC_USER);
+    assert_eq!(reason.as_deref(), Some("Your token has expired"));
+    // Focus saw the user leave too.
+    loop {
+        let p = next_presence(&mut f).await;
+        if p.attr("from") == Some("standup@conference.meet.example.com/user")
+            && p.attr("type") == Some("unavailable")
+        {
+            break;
+        }
+    }
+    srv.shutdown().await;
+}

@@ -149,6 +149,7 @@ impl<I> Room<I> {
                 self.session_gone(&jid, now, &mut out);
             }
             RoomInput::Tick => {}
+            RoomInput::Expel { jid, reason } => self.expel(&jid, reason, now, &mut out),
         }
         self.close_if_uncreated(&mut out);
         out

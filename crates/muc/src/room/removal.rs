@@ -107,6 +107,25 @@ impl<I> Room<I> {
         self.hooks.left(&info, removal.reason, to_others);
     }
 
+    /// The server removes the occupant whose session is `jid`, as a kick (307) with a reason.
+    pub(crate) fn expel(
+        &mut self,
+        jid: &Jid,
+        reason: String,
+        now: Timestamp,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(seq) = self.occupants.seq_by_real(jid) else {
+            return;
+        };
+        let mut removal = Removal::new(LeaveReason::Kicked, &[crate::status::KICKED]);
+        removal.text = Some(reason);
+        let mut others = Vec::new();
+        self.remove_occupant(seq, removal, now, out, &mut others);
+        out.append(&mut others);
+        self.after_departure(out);
+    }
+
     /// The occupant whose session is `jid` leaves without notice to itself.
     pub(crate) fn session_gone(&mut self, jid: &Jid, now: Timestamp, out: &mut Vec<Effect>) {
         let Some(seq) = self.occupants.seq_by_real(jid) else {
