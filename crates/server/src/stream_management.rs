@@ -314,6 +314,34 @@ pub struct Hibernated {
 
 /// Asks the session with resumption id `previd` to hand itself over, if it belongs to
 /// `owner`. `None` for unknown, expired and foreign ids alike.
+/// What every transport does on `<resume/>`: claims the hibernated session for `owner`
+/// (none before SASL: that always fails), counts the outcome, and applies the client's `h`
+/// to the unacknowledged queue. The `Err` beside the session is a count higher than what
+/// was sent, which ends the new stream.
+pub async fn resume(
+    core: &Arc<Core>,
+    previd: &str,
+    owner: Option<Owner>,
+    h: u32,
+) -> Option<(Hibernated, Result<(), HandledCountTooHigh>)> {
+    let claimed = match owner {
+        Some(owner) => claim(core, previd, &owner).await,
+        None => None,
+    };
+    let Some(mut hibernated) = claimed else {
+        core.metrics
+            .sm
+            .resume_failed
+            .fetch_add(1, Ordering::Relaxed);
+        return None;
+    };
+    core.metrics.sm.resumed.fetch_add(1, Ordering::Relaxed);
+    let acked = hibernated.link.ack(h);
+    hibernated.link.reset_request();
+    Some((hibernated, acked))
+}
+
+/// Takes the hibernated (or still connected) session `previd` over for `owner`.
 pub async fn claim(core: &Arc<Core>, previd: &str, owner: &Owner) -> Option<Hibernated> {
     let tx = core.sm.lookup(previd, owner)?;
     let (reply, answer) = oneshot::channel();

@@ -1,8 +1,6 @@
 //! Stream management (XEP-0198) on the TCP transport: the ack timer's check and
 //! resumption (adopting the old session's mailbox, resending what it never acknowledged).
 
-use std::sync::atomic::Ordering;
-
 use rookery_c2s::sm;
 use rookery_proto::{StanzaErrorCondition, StreamErrorCondition, ns};
 
@@ -25,16 +23,9 @@ impl Conversation {
             return;
         };
         let owner = self.bound.as_ref().map(|b| b.owner(Transport::Tcp));
-        let claimed = match owner {
-            Some(owner) => stream_management::claim(&self.core, &previd, &owner).await,
-            None => None,
-        };
-        let Some(hibernated) = claimed else {
-            self.core
-                .metrics
-                .sm
-                .resume_failed
-                .fetch_add(1, Ordering::Relaxed);
+        let Some((hibernated, acked)) =
+            stream_management::resume(&self.core, &previd, owner, h).await
+        else {
             let more = self
                 .session
                 .resume_failed(StanzaErrorCondition::ItemNotFound);
@@ -43,17 +34,14 @@ impl Conversation {
         let Hibernated {
             bound,
             mailbox,
-            mut link,
+            link,
             handled,
         } = hibernated;
-        self.core.metrics.sm.resumed.fetch_add(1, Ordering::Relaxed);
         let jid = bound.jid().cloned();
         self.bound = Some(bound);
         self.tx = mailbox.tx;
         self.kill = mailbox.kill.clone();
         self.adopted = Some((mailbox.rx, mailbox.kill));
-        let acked = link.ack(h);
-        link.reset_request();
         self.sm = Some(link);
         let Some(jid) = jid else {
             return self.write_error(

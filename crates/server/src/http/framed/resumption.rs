@@ -2,8 +2,6 @@
 //! resumption (adopting the old session's mailbox and resending what it never
 //! acknowledged), takeover by another connection, and how the session ends.
 
-use std::sync::atomic::Ordering;
-
 use rookery_c2s::sm;
 use rookery_proto::{StanzaErrorCondition, StreamErrorCondition};
 use tokio::sync::mpsc;
@@ -48,16 +46,9 @@ impl FramedSession {
 
     async fn resume(&mut self, previd: &str, h: u32) {
         let owner = self.bound.as_ref().map(|b| b.owner(self.transport));
-        let claimed = match owner {
-            Some(owner) => stream_management::claim(&self.core, previd, &owner).await,
-            None => None,
-        };
-        let Some(hibernated) = claimed else {
-            self.core
-                .metrics
-                .sm
-                .resume_failed
-                .fetch_add(1, Ordering::Relaxed);
+        let Some((hibernated, acked)) =
+            stream_management::resume(&self.core, previd, owner, h).await
+        else {
             let more = self
                 .session
                 .resume_failed(StanzaErrorCondition::ItemNotFound);
@@ -66,17 +57,14 @@ impl FramedSession {
         let Hibernated {
             bound,
             mailbox,
-            mut link,
+            link,
             handled,
         } = hibernated;
-        self.core.metrics.sm.resumed.fetch_add(1, Ordering::Relaxed);
         let jid = bound.jid().cloned();
         self.bound = Some(bound);
         self.tx = mailbox.tx;
         self.kill = mailbox.kill.clone();
         self.adopted = Some((mailbox.rx, mailbox.kill));
-        let acked = link.ack(h);
-        link.reset_request();
         self.sm = Some(link);
         let Some(jid) = jid else {
             return self.error(
