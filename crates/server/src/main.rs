@@ -7,6 +7,12 @@ use clap::{Parser, Subcommand};
 use rookery_server::Config;
 use rookery_server::store::Store;
 
+/// mimalloc instead of glibc malloc: the fan-out and join paths allocate and free many small
+/// buffers across worker threads, and glibc's arena locks showed up as futex waits in
+/// profiles (BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Rookery: an XMPP server for Jitsi Meet stacks and test harnesses.
 #[derive(Debug, Parser)]
 #[command(name = "rookery", version, about)]

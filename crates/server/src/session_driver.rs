@@ -88,25 +88,6 @@ pub fn write_outgoing<'a>(
     }
 }
 
-/// Writes one queued item; returns a stream error to send when the item asks to close.
-pub fn serialize_outgoing(
-    out: &mut Vec<u8>,
-    item: Outgoing,
-    context_ns: &str,
-) -> Option<(StreamErrorCondition, String)> {
-    match item {
-        Outgoing::Stanza(el) => {
-            rookery_proto::serialize::write_element(out, &el, context_ns);
-            None
-        }
-        Outgoing::Shared { prepared, to, .. } => {
-            prepared.write_to(out, to.as_str());
-            None
-        }
-        Outgoing::Close(cond, text) => Some((cond, text)),
-    }
-}
-
 /// An authenticated session's routing state.
 #[derive(Debug)]
 pub struct BoundSession {
