@@ -1,7 +1,7 @@
 //! What a room or the service asks its driver to do. The driver carries effects out in
 //! order; the per-recipient order of stanzas (XEP-0045 join order) depends on it.
 
-use rookery_proto::{Element, Jid};
+use rookery_proto::{Element, Jid, SharedStanza};
 
 use crate::record::RoomRecord;
 
@@ -16,12 +16,13 @@ pub enum Effect {
         /// The stanza.
         stanza: Element,
     },
-    /// Deliver the same stanza to many real full JIDs. The stanza has no `to`: serialise it
-    /// once (`rookery_proto::Prepared`) and splice each recipient in. This is the groupchat
-    /// and presence fan-out path.
+    /// Deliver the same stanza to many real full JIDs (or to one, when the room hands out
+    /// a stanza it keeps, such as an occupant's presence to a newcomer). The stanza has no
+    /// `to` and is already serialised once; the driver splices each recipient in. This is
+    /// the groupchat and presence fan-out path.
     Broadcast {
         /// The stanza, without `to`.
-        stanza: Element,
+        stanza: SharedStanza,
         /// The recipients, in room join order.
         to: Vec<Jid>,
     },

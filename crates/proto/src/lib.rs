@@ -16,5 +16,5 @@ pub use error::{
     stream_error,
 };
 pub use jid::{Jid, JidError};
-pub use serialize::Prepared;
+pub use serialize::{Prepared, SharedStanza};
 pub use stream_parser::{Limits, StreamEvent, StreamHeader, StreamParser};

@@ -4,6 +4,8 @@
 //! same function serves TCP (context `jabber:client`), WebSocket and BOSH (no context: every
 //! top-level stanza carries `xmlns='jabber:client'`) and components.
 
+use std::sync::Arc;
+
 use crate::element::{Element, Node};
 
 /// Appends `s` escaped for character data.
@@ -183,6 +185,46 @@ impl Prepared {
     /// True when empty (never, for a real stanza).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// A stanza without `to`, kept both as a tree and as [`Prepared`] bytes behind `Arc`s, so
+/// handing it to another recipient costs two reference counts: the tree serves stream
+/// management bounces and components, the bytes every c2s writer. A room keeps each
+/// occupant's presence in this form so that newcomers get it without rebuilding it.
+#[derive(Debug, Clone)]
+pub struct SharedStanza {
+    element: Arc<Element>,
+    prepared: Arc<Prepared>,
+}
+
+impl SharedStanza {
+    /// Serialises `el` once; its own `to`, if any, is dropped.
+    pub fn new(mut el: Element) -> Self {
+        el.remove_attr("to");
+        let prepared = Arc::new(Prepared::new(&el));
+        SharedStanza {
+            element: Arc::new(el),
+            prepared,
+        }
+    }
+
+    /// The tree (without `to`).
+    pub fn element(&self) -> &Arc<Element> {
+        &self.element
+    }
+
+    /// The bytes, with a place for `to`.
+    pub fn prepared(&self) -> &Arc<Prepared> {
+        &self.prepared
+    }
+}
+
+impl std::ops::Deref for SharedStanza {
+    type Target = Element;
+
+    fn deref(&self) -> &Element {
+        &self.element
     }
 }
 

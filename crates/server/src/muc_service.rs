@@ -11,7 +11,7 @@ use rookery_muc::{
     AddressMapper, Effect, HookChain, MucConfig, NewRoom, Room, RoomInput, RoomRecord, Service,
     Target, Timestamp,
 };
-use rookery_proto::{Element, Jid, Prepared, StanzaError, StanzaErrorCondition};
+use rookery_proto::{Element, Jid, SharedStanza, StanzaError, StanzaErrorCondition};
 use tokio::sync::mpsc;
 
 use crate::core::{Core, DomainService, Identity, Sender};
@@ -252,10 +252,10 @@ fn observe(inner: &Inner, e: &Effect) {
     }
 }
 
-/// One serialisation for every recipient; only `to` is spliced in.
-fn broadcast(core: &Arc<Core>, stanza: Element, recipients: Vec<Jid>) {
-    let prepared = Arc::new(Prepared::new(&stanza));
-    let element = Arc::new(stanza);
+/// One serialisation (done by the room) for every recipient; only `to` is spliced in.
+fn broadcast(core: &Arc<Core>, stanza: SharedStanza, recipients: Vec<Jid>) {
+    let prepared = stanza.prepared();
+    let element = stanza.element();
     for to in recipients {
         if core.is_local_host(to.domain()) {
             let _ = core.router.deliver(
@@ -267,7 +267,7 @@ fn broadcast(core: &Arc<Core>, stanza: Element, recipients: Vec<Jid>) {
                 },
             );
         } else {
-            let mut copy = (*element).clone();
+            let mut copy = Element::clone(element);
             copy.set_attr("to", to.as_str());
             send_from_server(core, copy);
         }

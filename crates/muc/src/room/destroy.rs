@@ -53,7 +53,7 @@ impl<I> Room<I> {
                 real: &o.real,
                 role: o.role,
                 affiliation: self.occupant_affiliation(o),
-                presence: &o.presence,
+                presence: o.presence(),
             };
             self.hooks
                 .left(&info, LeaveReason::Destroyed, &mut hook_effects);

@@ -173,27 +173,24 @@ impl<I> Room<I> {
             } else {
                 Lifecycle::Open
             };
-            self.affiliations
-                .set(bare.clone(), Affiliation::Owner, None);
+            self.affiliations.set(bare, Affiliation::Owner, None);
             persist = true;
         } else if !service_admin && affiliation != current {
-            persist = self.affiliations.set(bare.clone(), affiliation, None);
+            persist = self.affiliations.set(bare, affiliation, None);
         }
         let role = grant
             .role
             .filter(|r| *r != Role::None)
             .unwrap_or_else(|| default_role(affiliation, self.config.moderated));
-        let seq = self.occupants.insert(Occupant {
-            seq: 0,
-            nick: nick.to_owned(),
-            real: sender.jid.clone(),
-            bare,
+        let seq = self.occupants.insert(Occupant::new(
+            nick.to_owned(),
+            sender.jid.clone(),
             view,
             role,
             service_admin,
-            presence: sanitize_presence(stanza),
-            limiter: RateLimiter::new(self.service.presence_burst, now),
-        });
+            sanitize_presence(stanza),
+            RateLimiter::new(self.service.presence_burst, now),
+        ));
         let mut codes = Vec::new();
         if creating {
             codes.push(status::ROOM_CREATED);
@@ -208,7 +205,7 @@ impl<I> Room<I> {
                 real: &o.real,
                 role: o.role,
                 affiliation: self.occupant_affiliation(o),
-                presence: &o.presence,
+                presence: o.presence(),
             };
             self.hooks.joined(&info, out);
         }
@@ -289,8 +286,10 @@ impl<I> Room<I> {
         let sees = self.sees_jids(me);
         for o in self.occupants.iter() {
             if o.seq != seq && self.config.broadcasts(o.role) {
-                let p = self.presence_of(o, &me.view, sees, &[]);
-                send(out, &me.real, p);
+                out.push(Effect::Broadcast {
+                    stanza: self.shown_presence(o, &me.view, sees),
+                    to: vec![me.real.clone()],
+                });
             }
         }
         self.broadcast_presence(out, me);

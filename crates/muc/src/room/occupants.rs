@@ -1,11 +1,30 @@
 //! The occupants of one room, indexed by join order, nick and real JID.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
-use rookery_proto::{Element, Jid, ns};
+use rookery_proto::{Element, Jid, SharedStanza, ns};
 
+use crate::affiliation::Affiliation;
 use crate::limits::RateLimiter;
 use crate::roles::Role;
+
+/// Views of one occupant's presence kept at most (room views × JID visibility; a room
+/// seen through a tenant address and its internal one, by moderators and others).
+const SHOWN_CACHE: usize = 4;
+
+/// An occupant's presence as the room showed it to one kind of recipient, kept so the
+/// next newcomer of that kind gets the same stanza without building and serialising it
+/// again (a join into an N-occupant room sends N presences). Valid while the occupant's
+/// affiliation and role match; a presence update or nick change clears the cache.
+#[derive(Debug, Clone)]
+pub(crate) struct Shown {
+    pub view: Jid,
+    pub with_jid: bool,
+    pub affiliation: Affiliation,
+    pub role: Role,
+    pub stanza: SharedStanza,
+}
 
 /// One occupant of a room.
 #[derive(Debug, Clone)]
@@ -17,11 +36,36 @@ pub struct Occupant {
     pub(crate) view: Jid,
     pub(crate) role: Role,
     pub(crate) service_admin: bool,
-    pub(crate) presence: Element,
+    presence: Element,
     pub(crate) limiter: RateLimiter,
+    shown: RefCell<Vec<Shown>>,
 }
 
 impl Occupant {
+    /// A new occupant (not yet in a room: `seq` is set on insertion).
+    pub(crate) fn new(
+        nick: String,
+        real: Jid,
+        view: Jid,
+        role: Role,
+        service_admin: bool,
+        presence: Element,
+        limiter: RateLimiter,
+    ) -> Self {
+        Occupant {
+            seq: 0,
+            nick,
+            bare: real.to_bare(),
+            real,
+            view,
+            role,
+            service_admin,
+            presence,
+            limiter,
+            shown: RefCell::new(Vec::new()),
+        }
+    }
+
     /// The room nickname.
     pub fn nick(&self) -> &str {
         &self.nick
@@ -46,6 +90,42 @@ impl Occupant {
     /// elements).
     pub fn presence(&self) -> &Element {
         &self.presence
+    }
+
+    /// Replaces the stored presence (already sanitised); forgets every shown form of the
+    /// old one.
+    pub(crate) fn set_presence(&mut self, presence: Element) {
+        self.presence = presence;
+        self.shown.get_mut().clear();
+    }
+
+    /// The presence as last shown for (`view`, `with_jid`) with this affiliation and role.
+    pub(crate) fn shown(
+        &self,
+        view: &Jid,
+        with_jid: bool,
+        affiliation: Affiliation,
+    ) -> Option<SharedStanza> {
+        self.shown
+            .borrow()
+            .iter()
+            .find(|s| {
+                s.with_jid == with_jid
+                    && s.affiliation == affiliation
+                    && s.role == self.role
+                    && &s.view == view
+            })
+            .map(|s| s.stanza.clone())
+    }
+
+    /// Keeps a shown form, replacing one for the same recipient kind or the oldest.
+    pub(crate) fn remember_shown(&self, shown: Shown) {
+        let mut cache = self.shown.borrow_mut();
+        cache.retain(|s| !(s.with_jid == shown.with_jid && s.view == shown.view));
+        if cache.len() >= SHOWN_CACHE {
+            cache.remove(0);
+        }
+        cache.push(shown);
     }
 
     /// The occupant JID in this occupant's own view.
@@ -123,6 +203,7 @@ impl Occupants {
         if let Some(o) = self.by_seq.get_mut(&seq) {
             self.by_nick.remove(&o.nick);
             o.nick = nick.to_owned();
+            o.shown.get_mut().clear();
             self.by_nick.insert(nick.to_owned(), seq);
         }
     }
@@ -147,17 +228,15 @@ mod tests {
 
     fn occ(nick: &str, real: &str) -> Occupant {
         let real = Jid::parse(real).unwrap();
-        Occupant {
-            seq: 0,
-            nick: nick.into(),
-            bare: real.to_bare(),
+        Occupant::new(
+            nick.into(),
             real,
-            view: Jid::parse("r@m").unwrap(),
-            role: Role::Participant,
-            service_admin: false,
-            presence: Element::new("presence", ns::CLIENT),
-            limiter: RateLimiter::new(1, Timestamp::default()),
-        }
+            Jid::parse("r@m").unwrap(),
+            Role::Participant,
+            false,
+            Element::new("presence", ns::CLIENT),
+            RateLimiter::new(1, Timestamp::default()),
+        )
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! Building what the room sends: occupant presence with the `muc#user` item, and fan-out
 //! grouped by the recipients' views so each group is one [`Effect::Broadcast`].
 
-use rookery_proto::{Element, Jid, StanzaError, error_reply, ns};
+use rookery_proto::{Element, Jid, SharedStanza, StanzaError, error_reply, ns};
 
 use super::Room;
-use super::occupants::Occupant;
+use super::occupants::{Occupant, Shown};
 use crate::affiliation::Affiliation;
 use crate::effect::Effect;
 use crate::roles::Role;
@@ -117,7 +117,7 @@ impl<I> Room<I> {
         with_jid: bool,
         statuses: &[u16],
     ) -> Element {
-        let mut p = o.presence.clone();
+        let mut p = o.presence().clone();
         p.set_attr("from", o.occupant_jid_in(view));
         let item = Item {
             affiliation: Some(self.occupant_affiliation(o)),
@@ -129,6 +129,25 @@ impl<I> Room<I> {
         p
     }
 
+    /// `o`'s current presence without status codes as shown in `view`, from the
+    /// occupant's cache when it was shown to this kind of recipient before (the same
+    /// stanza, already serialised), else built and remembered.
+    pub(crate) fn shown_presence(&self, o: &Occupant, view: &Jid, with_jid: bool) -> SharedStanza {
+        let affiliation = self.occupant_affiliation(o);
+        if let Some(s) = o.shown(view, with_jid, affiliation) {
+            return s;
+        }
+        let stanza = SharedStanza::new(self.presence_of(o, view, with_jid, &[]));
+        o.remember_shown(Shown {
+            view: view.clone(),
+            with_jid,
+            affiliation,
+            role: o.role,
+            stanza: stanza.clone(),
+        });
+        stanza
+    }
+
     /// Sends one stanza per (view, JID visibility) group of occupants other than `except`;
     /// `build(view, with_jid)` makes the stanza for a group.
     pub(crate) fn fan_out(
@@ -137,6 +156,19 @@ impl<I> Room<I> {
         except: Option<u64>,
         split_by_visibility: bool,
         build: impl Fn(&Jid, bool) -> Element,
+    ) {
+        self.fan_out_shared(out, except, split_by_visibility, |view, with_jid| {
+            SharedStanza::new(build(view, with_jid))
+        });
+    }
+
+    /// [`Room::fan_out`] for stanzas that are already shared (kept presences).
+    pub(crate) fn fan_out_shared(
+        &self,
+        out: &mut Vec<Effect>,
+        except: Option<u64>,
+        split_by_visibility: bool,
+        build: impl Fn(&Jid, bool) -> SharedStanza,
     ) {
         let mut groups: Vec<Group> = Vec::new();
         for o in self.occupants.iter() {
@@ -147,8 +179,7 @@ impl<I> Room<I> {
             add_to_group(&mut groups, &o.view, with_jid, &o.real);
         }
         for g in groups {
-            let mut stanza = build(&g.view, g.with_jid);
-            stanza.remove_attr("to");
+            let stanza = build(&g.view, g.with_jid);
             out.push(Effect::Broadcast { stanza, to: g.to });
         }
     }
@@ -158,8 +189,8 @@ impl<I> Room<I> {
         if !self.config.broadcasts(o.role) {
             return;
         }
-        self.fan_out(out, Some(o.seq), true, |view, with_jid| {
-            self.presence_of(o, view, with_jid, &[])
+        self.fan_out_shared(out, Some(o.seq), true, |view, with_jid| {
+            self.shown_presence(o, view, with_jid)
         });
     }
 

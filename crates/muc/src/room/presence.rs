@@ -102,7 +102,7 @@ impl<I> Room<I> {
         if o.nick != nick {
             return self.change_nick(seq, stanza, nick, out);
         }
-        o.presence = sanitize_presence(stanza);
+        o.set_presence(sanitize_presence(stanza));
         match rejoin {
             Some(x) => {
                 let history = HistoryRequest::from_join(Some(&x));
@@ -159,7 +159,7 @@ impl<I> Room<I> {
         send(out, &real, own);
         self.occupants.rename(seq, new);
         if let Some(o) = self.occupants.get_mut(seq) {
-            o.presence = sanitize_presence(stanza);
+            o.set_presence(sanitize_presence(stanza));
         }
         if let Some(o) = self.occupants.get(seq) {
             self.broadcast_presence(out, o);

@@ -102,7 +102,7 @@ impl<I> Room<I> {
             real: &gone.real,
             role: gone.role,
             affiliation,
-            presence: &gone.presence,
+            presence: gone.presence(),
         };
         self.hooks.left(&info, removal.reason, to_others);
     }

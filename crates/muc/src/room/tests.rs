@@ -11,4 +11,5 @@ mod messages;
 mod owner;
 mod presence;
 mod scale;
+mod shown_cache;
 mod views;

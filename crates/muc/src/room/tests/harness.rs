@@ -157,7 +157,10 @@ pub(super) fn flat(effects: &[Effect]) -> Vec<(String, Element)> {
             Effect::Broadcast { stanza, to } => {
                 assert_eq!(stanza.attr("to"), None, "a broadcast has no to");
                 for r in to {
-                    out.push((r.to_string(), stanza.clone().with_attr("to", r.as_str())));
+                    out.push((
+                        r.to_string(),
+                        Element::clone(stanza).with_attr("to", r.as_str()),
+                    ));
                 }
             }
             _ => {}

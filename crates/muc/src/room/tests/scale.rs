@@ -48,12 +48,21 @@ fn the_1001st_join_gets_1000_presences_then_itself() {
     assert_eq!(got.len(), 1002, "1000 presences, self, subject");
     assert_eq!(codes(&got[1000]), [100, 110]);
     assert!(got[1001].has_child("subject", ns::CLIENT));
-    let broadcasts: Vec<usize> = fx
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Broadcast { to, .. } => Some(to.len()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(broadcasts, [1000]);
+    let last = jid("last");
+    let (mut to_last, mut fan_out) = (0, Vec::new());
+    for e in &fx {
+        if let Effect::Broadcast { to, .. } = e {
+            if to.len() == 1 && to[0].as_str() == last {
+                to_last += 1;
+            } else {
+                fan_out.push(to.len());
+            }
+        }
+    }
+    assert_eq!(
+        fan_out,
+        [1000],
+        "the newcomer's presence: one broadcast to the others"
+    );
+    assert_eq!(to_last, 1000, "each kept presence handed to the newcomer");
 }
