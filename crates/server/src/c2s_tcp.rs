@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::core::Core;
-use crate::metrics::{ConnectionGuard, Transport};
+use crate::metrics::{ConnectionGuard, LocalKindCounts, Transport};
 use crate::router::Outgoing;
 use crate::session_driver::{BoundSession, CoreEnv, write_outgoing};
 use crate::stream_management::{self, Ending, Hibernated, Mailbox, SmLink};
@@ -171,6 +171,8 @@ struct Conversation {
     pending_resume: Option<(String, u32)>,
     /// The mailbox and kill token of a resumed session, for the connection loop to adopt.
     adopted: Option<(mpsc::Receiver<Outgoing>, CancellationToken)>,
+    /// Stanzas written since the last flush into the shared metrics (once per wakeup).
+    out_counts: LocalKindCounts,
 }
 
 impl Conversation {
@@ -301,7 +303,7 @@ impl Conversation {
         }
         let mark = self.wbuf.len();
         if let Some(kind) = write_outgoing(&mut self.wbuf, &item, ns::CLIENT) {
-            self.core.metrics.stanzas_out.count(kind);
+            self.out_counts.count(kind);
         }
         let Some(link) = self.sm.as_mut() else { return };
         match link.push(item) {
@@ -380,6 +382,7 @@ async fn serve(
         sm: None,
         pending_resume: None,
         adopted: None,
+        out_counts: LocalKindCounts::default(),
     };
     let deadline =
         tokio::time::Instant::now() + Duration::from_secs(core.config.c2s_negotiation_timeout);
@@ -466,6 +469,7 @@ async fn serve(
             // Elements that arrived behind the <resume/> are still in the parser.
             conv.on_bytes(&[]);
         }
+        core.metrics.stanzas_out.add(&mut conv.out_counts);
         if !conv.wbuf.is_empty() {
             let wrote = tokio::select! {
                 r = conn.write_all(&conv.wbuf) => r.is_ok(),

@@ -51,6 +51,28 @@ pub struct TransportCounters {
     pub errors: AtomicU64,
 }
 
+/// Stanza counts by kind kept by one session between flushes into [`KindCounters`]: a
+/// fan-out delivers to every recipient session from whichever core it runs on, and one
+/// shared atomic increment per delivery made every worker fight over the same cache line.
+#[derive(Debug, Default)]
+pub struct LocalKindCounts {
+    message: u64,
+    presence: u64,
+    iq: u64,
+}
+
+impl LocalKindCounts {
+    /// Counts one stanza named `kind` (`message`, `presence`, `iq`; others are ignored).
+    pub fn count(&mut self, kind: &str) {
+        match kind {
+            "message" => self.message += 1,
+            "presence" => self.presence += 1,
+            "iq" => self.iq += 1,
+            _ => {}
+        }
+    }
+}
+
 /// Stanza counts by kind.
 #[derive(Debug, Default)]
 pub struct KindCounters {
@@ -69,6 +91,20 @@ impl KindCounters {
             _ => return,
         };
         c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Adds counts kept locally by one session (see [`LocalKindCounts`]).
+    pub fn add(&self, local: &mut LocalKindCounts) {
+        for (shared, n) in [
+            (&self.message, &mut local.message),
+            (&self.presence, &mut local.presence),
+            (&self.iq, &mut local.iq),
+        ] {
+            if *n > 0 {
+                shared.fetch_add(*n, Ordering::Relaxed);
+                *n = 0;
+            }
+        }
     }
 
     fn rows(&self) -> Vec<(String, u64)> {

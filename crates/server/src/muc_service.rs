@@ -16,7 +16,6 @@ use tokio::sync::mpsc;
 
 use crate::core::{Core, DomainService, Identity, Sender};
 use crate::muc_policy::{PolicyHook, ServerMapper, effective_policy_config};
-use crate::router::Outgoing;
 use crate::routing::{bounce, send_from_server};
 
 /// Stanzas waiting for one room task before senders get `resource-constraint`.
@@ -258,14 +257,7 @@ fn broadcast(core: &Arc<Core>, stanza: SharedStanza, recipients: Vec<Jid>) {
     let element = stanza.element();
     for to in recipients {
         if core.is_local_host(to.domain()) {
-            let _ = core.router.deliver(
-                &to,
-                Outgoing::Shared {
-                    prepared: prepared.clone(),
-                    element: element.clone(),
-                    to: to.clone(),
-                },
-            );
+            let _ = core.router.deliver_shared(prepared, element, to);
         } else {
             let mut copy = Element::clone(element);
             copy.set_attr("to", to.as_str());
