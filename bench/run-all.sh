@@ -82,18 +82,26 @@ scenario_args() {
   fi
 }
 
+# Servers take turns within each run of each scenario (rookery, trivial, prosody,
+# ejabberd, then the next run), so that a machine that speeds up or slows down over the
+# half hour of a full run weighs on every server alike instead of on whichever ran last.
+ACTIVE=""
 for server in $SERVERS; do
   if [ "$server" = rookery ] && [ ! -x "$ROOKERY_BIN" ]; then
     echo "== rookery: $ROOKERY_BIN not built, skipping (cargo build --release --bin rookery)"
     continue
   fi
-  server_target "$server"
-  for key in $SCENARIOS; do
-    scenario_args "$key"
-    for run in $(seq "$RUNS"); do
+  ACTIVE="$ACTIVE $server"
+done
+for key in $SCENARIOS; do
+  scenario_args "$key"
+  for run in $(seq "$RUNS"); do
+    for server in $ACTIVE; do
+      server_target "$server"
       pid="$("$ANCHOR" start "$server")" || {
-        echo "== $server: could not start, skipping" >&2
-        continue 3
+        echo "== $server: could not start, skipping it from now on" >&2
+        ACTIVE="$(echo " $ACTIVE " | sed "s/ $server / /")"
+        continue
       }
       cmd=("$BENCH_BIN" --port "$PORT" --domain anon.bench --muc-domain muc.bench --ws-url "$WS_URL"
         --pid "$pid" --timeout "$TIMEOUT" --label "$server/$key/$run" "${ARGS[@]}")

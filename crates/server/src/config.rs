@@ -68,6 +68,12 @@ fn default_smacks_max_queue_size() -> usize {
 fn default_smacks_max_unacked_stanzas() -> u32 {
     5
 }
+fn default_smacks_max_hibernated_sessions() -> usize {
+    10
+}
+fn default_smacks_max_hibernated_total() -> usize {
+    10_000
+}
 
 /// The whole file.
 #[derive(Debug, Clone, Deserialize)]
@@ -112,6 +118,15 @@ pub struct Config {
     /// Stanzas sent before the server asks the client for an acknowledgement (`<r/>`).
     #[serde(default = "default_smacks_max_unacked_stanzas")]
     pub smacks_max_unacked_stanzas: u32,
+    /// Hibernating sessions kept per user (bare JID); when one more connection of that
+    /// user drops, its oldest hibernating session ends (as if it had timed out).
+    #[serde(default = "default_smacks_max_hibernated_sessions")]
+    pub smacks_max_hibernated_sessions: usize,
+    /// Hibernating sessions kept in all: anonymous logins are a new user each, so only a
+    /// server-wide cap bounds what dropped connections can leave behind; the oldest
+    /// hibernating session ends to make room.
+    #[serde(default = "default_smacks_max_hibernated_total")]
+    pub smacks_max_hibernated_total: usize,
     /// Client listeners.
     #[serde(default)]
     pub c2s: C2sListener,
@@ -405,6 +420,18 @@ impl Config {
                 "must be at least 1".into(),
             ));
         }
+        if self.smacks_max_hibernated_sessions == 0 {
+            return Err(invalid(
+                "smacks_max_hibernated_sessions",
+                "must be at least 1".into(),
+            ));
+        }
+        if self.smacks_max_hibernated_total < self.smacks_max_hibernated_sessions {
+            return Err(invalid(
+                "smacks_max_hibernated_total",
+                "must be at least smacks_max_hibernated_sessions".into(),
+            ));
+        }
         if self.scram_iterations < 4096 {
             return Err(invalid(
                 "scram_iterations",
@@ -570,6 +597,13 @@ mod tests {
             ),
             (60, 10_000, 5)
         );
+        assert_eq!(
+            (
+                c.smacks_max_hibernated_sessions,
+                c.smacks_max_hibernated_total
+            ),
+            (10, 10_000)
+        );
         let c = Config::parse("smacks_hibernation_time = 2\n", "t.toml").unwrap();
         assert_eq!(c.smacks_hibernation_time, 2);
         for bad in [
@@ -577,6 +611,8 @@ mod tests {
             "smacks_hibernation_time = 86401",
             "smacks_max_queue_size = 1",
             "smacks_max_unacked_stanzas = 0",
+            "smacks_max_hibernated_sessions = 0",
+            "smacks_max_hibernated_total = 5",
         ] {
             let e = Config::parse(bad, "t.toml").unwrap_err().to_string();
             let key = bad.split(' ').next().unwrap();

@@ -207,8 +207,11 @@ pub struct SmCounters {
     pub hibernated: AtomicU64,
     /// Hibernating sessions taken over by a resumption.
     pub woken: AtomicU64,
-    /// Hibernating sessions that ended (timeout, overflow, shutdown) without resuming.
+    /// Hibernating sessions that ended (timeout, overflow, shutdown, eviction) without
+    /// resuming.
     pub expired: AtomicU64,
+    /// Hibernating sessions ended early because a hibernation cap was reached.
+    pub evicted: AtomicU64,
     /// Undelivered stanzas answered with an error to their sender when a session ended.
     pub bounced: AtomicU64,
 }
@@ -448,6 +451,12 @@ impl Metrics {
             "counter",
             "Hibernating sessions that ended without being resumed.",
             &plain(&self.sm.expired),
+        );
+        family(
+            "rookery_sm_hibernation_evicted_total",
+            "counter",
+            "Hibernating sessions ended early to stay within smacks_max_hibernated_sessions/_total.",
+            &plain(&self.sm.evicted),
         );
         family(
             "rookery_sm_bounced_total",

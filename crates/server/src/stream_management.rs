@@ -31,6 +31,7 @@
 //! A mismatch answers exactly like an unknown id (`item-not-found`), so ids cannot be
 //! probed across identities.
 
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -129,6 +130,87 @@ struct Entry {
 #[derive(Default)]
 pub struct Registry {
     entries: DashMap<String, Entry>,
+    hibernating: std::sync::Mutex<Hibernating>,
+}
+
+/// The sessions hibernating now, oldest first, so that the caps
+/// (`smacks_max_hibernated_sessions` per user, `smacks_max_hibernated_total` in all) can
+/// end the oldest when one more connection drops.
+#[derive(Debug, Default)]
+struct Hibernating {
+    next: u64,
+    order: BTreeMap<u64, Sleeper>,
+    per_user: HashMap<String, VecDeque<u64>>,
+}
+
+#[derive(Debug)]
+struct Sleeper {
+    user: String,
+    evict: CancellationToken,
+}
+
+impl Hibernating {
+    fn admit(&mut self, user: &str, per_user: usize, total: usize) -> (u64, CancellationToken) {
+        let seq = self.next;
+        self.next += 1;
+        let evict = CancellationToken::new();
+        self.order.insert(
+            seq,
+            Sleeper {
+                user: user.to_owned(),
+                evict: evict.clone(),
+            },
+        );
+        let mine = self.per_user.entry(user.to_owned()).or_default();
+        mine.push_back(seq);
+        let over = mine.len().saturating_sub(per_user);
+        let oldest_of_user: Vec<u64> = mine.iter().take(over).copied().collect();
+        for s in oldest_of_user {
+            self.evict(s);
+        }
+        while self.order.len() > total {
+            let Some(oldest) = self.order.keys().next().copied() else {
+                break;
+            };
+            self.evict(oldest);
+        }
+        (seq, evict)
+    }
+
+    /// Forgets `seq` and tells its hibernation task to end.
+    fn evict(&mut self, seq: u64) {
+        if let Some(s) = self.leave(seq) {
+            s.evict.cancel();
+        }
+    }
+
+    fn leave(&mut self, seq: u64) -> Option<Sleeper> {
+        let s = self.order.remove(&seq)?;
+        if let Some(q) = self.per_user.get_mut(&s.user) {
+            q.retain(|x| *x != seq);
+            if q.is_empty() {
+                self.per_user.remove(&s.user);
+            }
+        }
+        Some(s)
+    }
+}
+
+/// A session's place among the hibernating ones; dropping it (the session resumed or
+/// ended) gives the place up.
+pub(crate) struct HibernationSlot {
+    core: Arc<Core>,
+    seq: u64,
+    /// Cancelled when a cap ends this session to make room for a newer one.
+    pub evict: CancellationToken,
+}
+
+impl Drop for HibernationSlot {
+    fn drop(&mut self) {
+        if let Ok(mut h) = self.core.sm.hibernating.lock() {
+            h.leave(self.seq);
+        }
+    }
 }
 
 impl std::fmt::Debug for Registry {
@@ -148,6 +230,25 @@ impl Registry {
     /// True when no session is resumable.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// Takes a place among the hibernating sessions for `user` (a bare JID), ending the
+    /// oldest ones beyond the configured caps.
+    pub(crate) fn hibernation_slot(core: &Arc<Core>, user: &str) -> HibernationSlot {
+        let (per_user, total) = (
+            core.config.smacks_max_hibernated_sessions,
+            core.config.smacks_max_hibernated_total,
+        );
+        let (seq, evict) = match core.sm.hibernating.lock() {
+            Ok(mut h) => h.admit(user, per_user, total),
+            // A poisoned index cannot happen without a panic elsewhere; hibernate uncapped.
+            Err(_) => (u64::MAX, CancellationToken::new()),
+        };
+        HibernationSlot {
+            core: core.clone(),
+            seq,
+            evict,
+        }
     }
 
     fn register(&self, owner: Owner) -> (String, mpsc::Receiver<Takeover>) {

@@ -292,7 +292,6 @@ impl<I> Room<I> {
                 });
             }
         }
-        self.broadcast_presence(out, me);
         let mut own = codes.to_vec();
         if self.config.whois == Whois::Anyone {
             own.push(status::NON_ANONYMOUS);
@@ -302,6 +301,10 @@ impl<I> Room<I> {
             send(out, &me.real, e.replay(me.view.as_str()));
         }
         send(out, &me.real, self.subject_message(&me.view));
+        // The others learn of the newcomer after everything it gets: each recipient's order
+        // is the same either way (nothing orders one recipient's stanzas against another's),
+        // and the newcomer's join completes without waiting behind the fan-out.
+        self.broadcast_presence(out, me);
     }
 
     /// The subject as sent to a joiner: from the occupant who set it (or the room), with a

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rookery_proto::{Element, StanzaError, StanzaErrorCondition};
 
-use super::{Hibernated, Mailbox, SmLink, Takeover};
+use super::{Hibernated, Mailbox, Registry, SmLink, Takeover};
 use crate::core::Core;
 use crate::router::Outgoing;
 use crate::routing;
@@ -74,12 +74,23 @@ pub fn hibernate(core: &Arc<Core>, h: Hibernated) {
 async fn hibernation(core: Arc<Core>, mut h: Hibernated) {
     let max = h.link.max().unwrap_or(0);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(u64::from(max));
+    let user = h
+        .bound
+        .jid()
+        .map(|j| j.bare_str().to_owned())
+        .unwrap_or_default();
+    // Held until the session resumes or ends (dropped with this task's state).
+    let slot = Registry::hibernation_slot(&core, &user);
     let mut batch = Vec::with_capacity(64);
     let why = loop {
         tokio::select! {
             biased;
             _ = core.shutdown.cancelled() => break "server shutdown",
             _ = h.mailbox.kill.cancelled() => break "mailbox overflow",
+            _ = slot.evict.cancelled() => {
+                core.metrics.sm.evicted.fetch_add(1, Ordering::Relaxed);
+                break "too many hibernating sessions (smacks_max_hibernated_sessions or _total)"
+            }
             t = SmLink::next_takeover_of(&mut h.link) => {
                 match t.reply.send(h) {
                     Ok(()) => {
