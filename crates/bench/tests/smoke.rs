@@ -5,8 +5,8 @@
     clippy::panic
 )]
 //! Smoke test of the load generator: every scenario at tiny sizes against the trivial
-//! server started in-process on ephemeral loopback ports. Checks the tool's correctness
-//! (counts, no losses, well-formed JSON), never timings.
+//! server and against Rookery, each started in-process on ephemeral loopback ports. Checks
+//! the tool's correctness (counts, no losses, well-formed JSON), never timings.
 
 use clap::Parser;
 use rookery_bench::cli::{Cli, run};
@@ -88,6 +88,41 @@ fn assert_rooms(v: &Value, rooms: u64, occupants: u64, messages: u64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_scenario_against_the_trivial_server() {
     let (tcp, ws) = start_trivial().await;
+    every_scenario(tcp, ws).await;
+}
+
+/// Rookery in-process on ephemeral loopback ports with the bench shape (an anonymous
+/// host that also has accounts user1..user3 for `--auth plain`, a MUC service without
+/// room locking, WebSocket on the HTTP listener), in a real (in-memory) SQLite store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_scenario_against_rookery() {
+    let config = rookery_server::Config::parse(
+        "data_dir = \"unused\"\nlog_level = \"warn\"\nallow_unencrypted_plain_auth = true\n\
+         [c2s]\nlisten = [\"127.0.0.1:0\"]\n[http]\nlisten = [\"127.0.0.1:0\"]\n\
+         consider_secure = true\n[[host]]\ndomain = \"anon.bench\"\n\
+         authentication = \"internal_hashed\"\nallow_anonymous = true\n\
+         [[muc]]\ndomain = \"muc.bench\"\nmuc_room_locking = false\nhistory_length = 0\n",
+        "smoke.toml",
+    )
+    .unwrap();
+    let store = rookery_server::store::Store::in_memory().unwrap();
+    for i in 1..=3 {
+        store
+            .set_password("anon.bench", &format!("user{i}"), &format!("pw{i}"), 4096)
+            .unwrap();
+    }
+    let srv = rookery_server::start_with_store(config, store)
+        .await
+        .unwrap();
+    let tcp = srv.c2s_addr().unwrap().port();
+    let ws = srv.http_addr().unwrap().port();
+    every_scenario(tcp, ws).await;
+    srv.shutdown().await;
+}
+
+/// Every scenario at tiny sizes against the server on `tcp` (c2s) and `ws` (WebSocket),
+/// running in this process (`--pid` is ours).
+async fn every_scenario(tcp: u16, ws: u16) {
     let pid = std::process::id().to_string();
 
     let v = bench(
