@@ -25,7 +25,9 @@ use tracing::Instrument;
 use crate::core::Core;
 use crate::metrics::{ConnectionGuard, LocalKindCounts, Transport};
 use crate::router::Outgoing;
-use crate::session_driver::{BoundSession, CoreEnv, write_outgoing};
+use crate::session_driver::{
+    BoundSession, CoreEnv, on_authenticated, on_bind, on_enable_sm, write_outgoing,
+};
 use crate::stream_management::{self, Ending, Hibernated, Mailbox, SmLink};
 
 mod resumption;
@@ -230,14 +232,14 @@ impl Conversation {
                     mechanism,
                 } => {
                     tracing::info!(%domain, user = username.as_deref().unwrap_or("(anonymous)"), %mechanism, "authenticated");
-                    self.core
-                        .metrics
-                        .authenticated(Transport::Tcp, &domain, mechanism.as_str());
-                    let mut b = BoundSession::authenticated(&domain, username);
-                    if let Some(claims) = self.token_claims.take() {
-                        b.set_token_claims(claims);
-                    }
-                    self.bound = Some(b);
+                    self.bound = Some(on_authenticated(
+                        &self.core,
+                        Transport::Tcp,
+                        &domain,
+                        username,
+                        mechanism.as_str(),
+                        self.token_claims.take(),
+                    ));
                 }
                 Action::VerifyToken { domain, token } => {
                     self.pending_token = Some((domain, token));
@@ -247,11 +249,15 @@ impl Conversation {
                         self.write_error(StreamErrorCondition::NotAuthorized, "not authenticated");
                         return;
                     };
-                    let more =
-                        match b.bind(&self.core, resource, self.tx.clone(), self.kill.clone()) {
-                            Ok(jid) => self.session.bound(jid, &iq_id),
-                            Err(e) => self.session.bind_failed(&iq_id, e),
-                        };
+                    let request = (resource, iq_id.as_str());
+                    let more = on_bind(
+                        &self.core,
+                        b,
+                        &mut self.session,
+                        request,
+                        &self.tx,
+                        &self.kill,
+                    );
                     self.run_actions(more);
                 }
                 Action::Route(el) => {
@@ -261,12 +267,13 @@ impl Conversation {
                     }
                 }
                 Action::EnableSm { resume, max } => {
-                    let owner = match (&self.bound, resume) {
-                        (Some(b), true) => Some(b.owner(Transport::Tcp)),
-                        _ => None,
-                    };
-                    let link = SmLink::enable(&self.core, owner, max);
-                    let more = self.session.sm_enabled(link.id(), link.max());
+                    let (link, more) = on_enable_sm(
+                        &self.core,
+                        self.bound.as_ref(),
+                        Transport::Tcp,
+                        (resume, max),
+                        &mut self.session,
+                    );
                     self.sm = Some(link);
                     self.run_actions(more);
                 }

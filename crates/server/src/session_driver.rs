@@ -5,15 +5,17 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use rookery_c2s::{Env, HostPolicy};
+use rookery_c2s::{Action, Env, HostPolicy, Session};
 use rookery_proto::{Element, Jid, StanzaError, StanzaErrorCondition, StreamErrorCondition, ns};
 use rookery_sasl::{ScramCredentials, ScramHash};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::core::{Core, Identity, Sender};
+use crate::metrics::Transport;
 use crate::router::{Outgoing, SessionHandle};
 use crate::routing;
+use crate::stream_management::SmLink;
 
 /// Directed-presence recipients remembered per session, so each is told about our
 /// disconnect (MUC rooms remove the occupant). Beyond this, further available directed
@@ -86,6 +88,56 @@ pub fn write_outgoing<'a>(
         }
         Outgoing::Close(..) => None,
     }
+}
+
+/// `Action::Authenticated` on any transport: counts the login and starts the session's
+/// routing state, carrying the verified token's claims when there were any.
+pub fn on_authenticated(
+    core: &Arc<Core>,
+    transport: Transport,
+    domain: &str,
+    username: Option<String>,
+    mechanism: &str,
+    claims: Option<Arc<rookery_policy::TokenClaims>>,
+) -> BoundSession {
+    core.metrics.authenticated(transport, domain, mechanism);
+    let mut b = BoundSession::authenticated(domain, username);
+    if let Some(claims) = claims {
+        b.set_token_claims(claims);
+    }
+    b
+}
+
+/// `Action::Bind` on any transport: binds the session to `tx`/`kill` and returns the
+/// session machine's answer (the bind result or error).
+pub fn on_bind(
+    core: &Arc<Core>,
+    bound: &mut BoundSession,
+    session: &mut Session,
+    request: (Option<String>, &str),
+    tx: &mpsc::Sender<Outgoing>,
+    kill: &CancellationToken,
+) -> Vec<Action> {
+    let (resource, iq_id) = request;
+    match bound.bind(core, resource, tx.clone(), kill.clone()) {
+        Ok(jid) => session.bound(jid, iq_id),
+        Err(e) => session.bind_failed(iq_id, e),
+    }
+}
+
+/// `Action::EnableSm` on any transport: the stream-management link (resumable when asked
+/// for and the session is bound to an owner) and the session machine's answer.
+pub fn on_enable_sm(
+    core: &Arc<Core>,
+    bound: Option<&BoundSession>,
+    transport: Transport,
+    (resume, max): (bool, Option<u32>),
+    session: &mut Session,
+) -> (SmLink, Vec<Action>) {
+    let owner = bound.filter(|_| resume).map(|b| b.owner(transport));
+    let link = SmLink::enable(core, owner, max);
+    let more = session.sm_enabled(link.id(), link.max());
+    (link, more)
 }
 
 /// An authenticated session's routing state.

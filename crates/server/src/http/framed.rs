@@ -16,7 +16,9 @@ use super::params::TransportParams;
 use crate::core::Core;
 use crate::metrics::Transport;
 use crate::router::Outgoing;
-use crate::session_driver::{BoundSession, CoreEnv, write_outgoing};
+use crate::session_driver::{
+    BoundSession, CoreEnv, on_authenticated, on_bind, on_enable_sm, write_outgoing,
+};
 use crate::stream_management::{SmLink, bounce_undelivered};
 
 mod resumption;
@@ -304,14 +306,14 @@ impl FramedSession {
                     mechanism,
                 } => {
                     tracing::info!(%domain, user = username.as_deref().unwrap_or("(anonymous)"), %mechanism, transport = ?self.transport, room = self.params.room.as_deref().unwrap_or(""), tenant = self.params.prefix.as_deref().unwrap_or(""), "authenticated");
-                    self.core
-                        .metrics
-                        .authenticated(self.transport, &domain, mechanism.as_str());
-                    let mut b = BoundSession::authenticated(&domain, username);
-                    if let Some(claims) = self.token_claims.take() {
-                        b.set_token_claims(claims);
-                    }
-                    self.bound = Some(b);
+                    self.bound = Some(on_authenticated(
+                        &self.core,
+                        self.transport,
+                        &domain,
+                        username,
+                        mechanism.as_str(),
+                        self.token_claims.take(),
+                    ));
                 }
                 Action::VerifyToken { domain, token } => {
                     self.pending_token = Some((domain, token));
@@ -321,11 +323,15 @@ impl FramedSession {
                         self.error(StreamErrorCondition::NotAuthorized, "not authenticated");
                         return;
                     };
-                    let more =
-                        match b.bind(&self.core, resource, self.tx.clone(), self.kill.clone()) {
-                            Ok(jid) => self.session.bound(jid, &iq_id),
-                            Err(e) => self.session.bind_failed(&iq_id, e),
-                        };
+                    let request = (resource, iq_id.as_str());
+                    let more = on_bind(
+                        &self.core,
+                        b,
+                        &mut self.session,
+                        request,
+                        &self.tx,
+                        &self.kill,
+                    );
                     self.run_actions(more);
                 }
                 Action::Route(el) => {
@@ -335,12 +341,13 @@ impl FramedSession {
                     }
                 }
                 Action::EnableSm { resume, max } => {
-                    let owner = match (&self.bound, resume) {
-                        (Some(b), true) => Some(b.owner(self.transport)),
-                        _ => None,
-                    };
-                    let link = SmLink::enable(&self.core, owner, max);
-                    let more = self.session.sm_enabled(link.id(), link.max());
+                    let (link, more) = on_enable_sm(
+                        &self.core,
+                        self.bound.as_ref(),
+                        self.transport,
+                        (resume, max),
+                        &mut self.session,
+                    );
                     self.sm = Some(link);
                     self.run_actions(more);
                 }
