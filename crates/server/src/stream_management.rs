@@ -31,6 +31,7 @@
 //! A mismatch answers exactly like an unknown id (`item-not-found`), so ids cannot be
 //! probed across identities.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -39,6 +40,8 @@ use std::time::Duration;
 use dashmap::DashMap;
 use rand::RngCore;
 use rookery_c2s::{Acked, HandledCountTooHigh, OutboundQueue, QueueFull};
+use rookery_muc::Timestamp;
+use rookery_proto::{Element, ns};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -291,8 +294,40 @@ struct Resumption {
 /// One session's stream-management state on the server side: the unacknowledged queue and,
 /// when resumable, its id and takeover channel. Moves with the session across connections.
 pub struct SmLink {
-    queue: OutboundQueue<Outgoing>,
+    queue: OutboundQueue<Queued>,
     resumption: Option<Resumption>,
+}
+
+/// A stanza in the unacknowledged queue and when it was queued: when it is sent again after
+/// a resumption, messages and presences carry a delay stamp of that time (XEP-0203), so the
+/// client shows when they were really sent rather than when the connection came back.
+struct Queued {
+    item: Outgoing,
+    at: Timestamp,
+}
+
+/// `item` as resent after a resumption: messages and presences without a delay stamp get
+/// one (`from` the server domain that held them, `stamp` when they were queued); IQs and
+/// stamped stanzas go again as they are (`None`).
+fn delayed(item: &Outgoing, at: Timestamp, from: &str) -> Option<Outgoing> {
+    let (el, to) = match item {
+        Outgoing::Stanza(el) => (&**el, None),
+        Outgoing::Shared { element, to, .. } => (&**element, Some(to)),
+        Outgoing::Close(..) => return None,
+    };
+    if !matches!(el.name.as_str(), "message" | "presence") || el.has_child("delay", ns::DELAY) {
+        return None;
+    }
+    let mut el = el.clone();
+    if let Some(to) = to {
+        el.set_attr("to", to.as_str());
+    }
+    el.push_child(
+        Element::new("delay", ns::DELAY)
+            .with_attr("from", from)
+            .with_attr("stamp", at.to_xep0082()),
+    );
+    Some(Outgoing::stanza(el))
 }
 
 impl std::fmt::Debug for SmLink {
@@ -338,7 +373,11 @@ impl SmLink {
     /// Records a stanza being written. `Ok(true)`: send `<r/>` after it. `Err`: the queue
     /// is full; the stanza comes back (bounce it) and the stream must end.
     pub fn push(&mut self, item: Outgoing) -> Result<bool, Outgoing> {
-        self.queue.push(item).map_err(|QueueFull(item)| item)
+        let queued = Queued {
+            item,
+            at: Timestamp::now(),
+        };
+        self.queue.push(queued).map_err(|QueueFull(q)| q.item)
     }
 
     /// Applies the client's `<a h=''/>`.
@@ -360,7 +399,24 @@ impl SmLink {
 
     /// The unacknowledged stanzas, oldest first.
     pub fn unacked(&self) -> impl Iterator<Item = &Outgoing> {
-        self.queue.iter()
+        self.queue.iter().map(|q| &q.item)
+    }
+
+    /// The unacknowledged stanzas as a resumed stream sends them again, oldest first:
+    /// messages and presences stamped with when they were queued, `from` the server domain
+    /// `host` that held them (see [`Queued`]).
+    pub fn resend<'a>(&'a self, host: &'a str) -> impl Iterator<Item = Cow<'a, Outgoing>> {
+        self.queue
+            .iter()
+            .map(move |q| match delayed(&q.item, q.at, host) {
+                Some(stamped) => Cow::Owned(stamped),
+                None => Cow::Borrowed(&q.item),
+            })
+    }
+
+    /// Empties the unacknowledged queue (the session ends; the caller bounces them).
+    fn take_all(&mut self) -> std::collections::VecDeque<Outgoing> {
+        self.queue.take_all().into_iter().map(|q| q.item).collect()
     }
 
     /// Waits for a takeover request whose sender still waits (requests from resumptions

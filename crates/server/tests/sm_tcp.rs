@@ -86,7 +86,12 @@ async fn an_account_resumes_and_foreign_or_unknown_ids_fail() {
     assert!(r.is("resumed", ns::SM), "{}", r.to_xml_string());
     assert_eq!(r.attr("h"), Some("0"));
     for m in ["a3", "a4"] {
-        assert_eq!(body(&a2.element().await), m);
+        let e = a2.element().await;
+        assert_eq!(body(&e), m);
+        // resent from the unacknowledged queue: stamped with when it was queued
+        let d = e.get_child("delay", ns::DELAY).expect("a delay stamp");
+        assert_eq!(d.attr("from"), Some("localhost"));
+        assert!(d.attr("stamp").is_some_and(|s| s.ends_with('Z')));
     }
     let (_, extra) = tcp_sync(&mut a2).await;
     assert!(extra.is_empty(), "{extra:?}");

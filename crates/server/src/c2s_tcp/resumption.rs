@@ -53,11 +53,12 @@ impl Conversation {
             return self.write_error_element(&e.stream_error());
         }
         tracing::info!(%jid, "session resumed");
+        let host = jid.domain().to_owned();
         let more = self.session.resumed(jid, &previd, handled);
         self.run_actions(more);
         if let Some(link) = self.sm.as_ref() {
-            for item in link.unacked() {
-                write_outgoing(&mut self.wbuf, item, ns::CLIENT);
+            for item in link.resend(&host) {
+                write_outgoing(&mut self.wbuf, &item, ns::CLIENT);
             }
         }
     }

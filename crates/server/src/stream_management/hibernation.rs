@@ -144,7 +144,7 @@ pub fn terminate(core: &Arc<Core>, bound: BoundSession, mailbox: Mailbox, mut li
     let Mailbox { tx, mut rx, .. } = mailbox;
     drop(tx);
     rx.close();
-    let mut undelivered = link.queue.take_all();
+    let mut undelivered = link.take_all();
     while let Ok(item) = rx.try_recv() {
         undelivered.push_back(item);
     }

@@ -76,13 +76,14 @@ impl FramedSession {
             return self.error_element(&e.stream_error());
         }
         tracing::info!(%jid, transport = ?self.transport, "session resumed");
+        let host = jid.domain().to_owned();
         let more = self.session.resumed(jid, previd, handled);
         self.run_actions(more);
         let mut resend = Vec::new();
         if let Some(link) = self.sm.as_ref() {
-            for item in link.unacked() {
+            for item in link.resend(&host) {
                 let mut buf = Vec::with_capacity(256);
-                write_outgoing(&mut buf, item, "");
+                write_outgoing(&mut buf, &item, "");
                 resend.push(Out::Element(buf));
             }
         }
