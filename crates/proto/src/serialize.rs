@@ -140,6 +140,10 @@ impl Element {
 #[derive(Debug, Clone)]
 pub struct Prepared {
     head: bytes::Bytes,
+    /// The start tag without its default-namespace declaration, for a stream whose default
+    /// namespace already is the stanza's (`jabber:client` on c2s TCP): 22 bytes less per
+    /// delivery there. `None` for prefixed elements.
+    head_in_ns: Option<(String, bytes::Bytes)>,
     tail: bytes::Bytes,
 }
 
@@ -160,17 +164,34 @@ impl Prepared {
         };
         let mut head = Vec::with_capacity(128);
         let inner = write_open(&mut head, &opening, "");
+        let head_in_ns = el.prefix.is_none().then(|| {
+            let mut bare = Vec::with_capacity(128);
+            write_open(&mut bare, &opening, &el.ns);
+            (el.ns.clone(), bytes::Bytes::from(bare))
+        });
         let mut tail = Vec::with_capacity(256);
         write_rest(&mut tail, el, inner);
         Prepared {
             head: bytes::Bytes::from(head),
+            head_in_ns,
             tail: bytes::Bytes::from(tail),
         }
     }
 
-    /// Appends the stanza addressed to `to`.
+    /// Appends the stanza addressed to `to`, with its namespace declared (a context without
+    /// a default namespace: WebSocket and BOSH).
     pub fn write_to(&self, out: &mut Vec<u8>, to: &str) {
-        out.extend_from_slice(&self.head);
+        self.write_to_in(out, to, "");
+    }
+
+    /// Appends the stanza addressed to `to` for a context whose default namespace is
+    /// `context_ns`; the declaration is left out when it would repeat the context's.
+    pub fn write_to_in(&self, out: &mut Vec<u8>, to: &str, context_ns: &str) {
+        let head = match &self.head_in_ns {
+            Some((ns, bare)) if ns == context_ns => bare,
+            _ => &self.head,
+        };
+        out.extend_from_slice(head);
         out.extend_from_slice(b" to=\"");
         escape_attr(out, to);
         out.push(b'"');
@@ -266,6 +287,21 @@ mod tests {
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "<message xmlns=\"jabber:client\" from=\"r@m/n\" type=\"groupchat\" to=\"u@h/r\"><body>hi</body></message>"
+        );
+        // On a jabber:client stream the declaration would repeat the stream's default.
+        let mut out = Vec::new();
+        p.write_to_in(&mut out, "u@h/r", "jabber:client");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "<message from=\"r@m/n\" type=\"groupchat\" to=\"u@h/r\"><body>hi</body></message>"
+        );
+        // Any other context keeps it.
+        let mut out = Vec::new();
+        p.write_to_in(&mut out, "u@h/r", "jabber:component:accept");
+        assert!(
+            String::from_utf8(out)
+                .unwrap()
+                .starts_with("<message xmlns=\"jabber:client\" ")
         );
     }
 

@@ -83,7 +83,7 @@ pub fn write_outgoing<'a>(
             to,
             element,
         } => {
-            prepared.write_to(out, to.as_str());
+            prepared.write_to_in(out, to.as_str(), context_ns);
             Some(element.name.as_str())
         }
         Outgoing::Close(..) => None,
