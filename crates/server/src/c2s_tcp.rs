@@ -109,9 +109,6 @@ impl AsyncWrite for Conn {
     }
 }
 
-static FUTURE_SIZE_LOGGED: std::sync::atomic::AtomicBool =
-    std::sync::atomic::AtomicBool::new(false);
-
 /// Accepts connections until shutdown.
 pub async fn accept_loop(
     core: Arc<Core>,
@@ -127,11 +124,7 @@ pub async fn accept_loop(
                     let core = core.clone();
                     let tls = tls.clone();
                     let span = tracing::info_span!("c2s", %peer);
-                    let fut = serve(core, tls, tcp, peer);
-                    if !FUTURE_SIZE_LOGGED.swap(true, std::sync::atomic::Ordering::Relaxed) {
-                        tracing::debug!(bytes = std::mem::size_of_val(&fut), "c2s task future size");
-                    }
-                    tokio::spawn(fut.instrument(span));
+                    tokio::spawn(serve(core, tls, tcp, peer).instrument(span));
                 }
                 Err(e) => {
                     tracing::warn!("accept failed: {e}");
@@ -249,12 +242,12 @@ impl Conversation {
                         self.write_error(StreamErrorCondition::NotAuthorized, "not authenticated");
                         return;
                     };
-                    let request = (resource, iq_id.as_str());
                     let more = on_bind(
                         &self.core,
                         b,
                         &mut self.session,
-                        request,
+                        resource,
+                        &iq_id,
                         &self.tx,
                         &self.kill,
                     );
@@ -271,7 +264,8 @@ impl Conversation {
                         &self.core,
                         self.bound.as_ref(),
                         Transport::Tcp,
-                        (resume, max),
+                        resume,
+                        max,
                         &mut self.session,
                     );
                     self.sm = Some(link);

@@ -6,6 +6,7 @@
 //! Admins (global, MUC and parent-host lists) are decided by their own arm of the policy and
 //! never reach claim comparison: the Prosody crash on jicofo's nil domain cannot happen.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use rookery_muc::hooks::{Decision, JoinGrant, MucHooks, PreCreate, PreJoin, RoomSetup};
@@ -80,20 +81,26 @@ pub struct PolicyHook {
 /// Token expiry deadlines of occupants, shared between the hook and the room tasks.
 #[derive(Debug, Default)]
 pub struct Expiries {
-    // A std Mutex: only short inserts, removals and scans, never held across an await.
-    at: std::sync::Mutex<std::collections::HashMap<(Jid, Jid), i64>>,
+    // Deadlines by room, then by occupant: each room task looks only at its own on every
+    // tick. A std Mutex: only short inserts, removals and scans, never held across an await.
+    at: std::sync::Mutex<HashMap<Jid, HashMap<Jid, i64>>>,
 }
 
 impl Expiries {
     fn set(&self, room: &Jid, real: &Jid, at: i64) {
         if let Ok(mut m) = self.at.lock() {
-            m.insert((room.clone(), real.clone()), at);
+            m.entry(room.clone()).or_default().insert(real.clone(), at);
         }
     }
 
     fn clear(&self, room: &Jid, real: &Jid) {
-        if let Ok(mut m) = self.at.lock() {
-            m.remove(&(room.clone(), real.clone()));
+        if let Ok(mut m) = self.at.lock()
+            && let Some(occupants) = m.get_mut(room)
+        {
+            occupants.remove(real);
+            if occupants.is_empty() {
+                m.remove(room);
+            }
         }
     }
 
@@ -102,15 +109,21 @@ impl Expiries {
         let Ok(mut m) = self.at.lock() else {
             return Vec::new();
         };
-        let due: Vec<(Jid, Jid)> = m
-            .iter()
-            .filter(|((r, _), at)| r == room && **at <= now)
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in &due {
-            m.remove(k);
+        let Some(occupants) = m.get_mut(room) else {
+            return Vec::new();
+        };
+        let mut due = Vec::new();
+        occupants.retain(|real, at| {
+            let keep = *at > now;
+            if !keep {
+                due.push(real.clone());
+            }
+            keep
+        });
+        if occupants.is_empty() {
+            m.remove(room);
         }
-        due.into_iter().map(|(_, real)| real).collect()
+        due
     }
 }
 

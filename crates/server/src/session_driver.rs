@@ -114,11 +114,11 @@ pub fn on_bind(
     core: &Arc<Core>,
     bound: &mut BoundSession,
     session: &mut Session,
-    request: (Option<String>, &str),
+    resource: Option<String>,
+    iq_id: &str,
     tx: &mpsc::Sender<Outgoing>,
     kill: &CancellationToken,
 ) -> Vec<Action> {
-    let (resource, iq_id) = request;
     match bound.bind(core, resource, tx.clone(), kill.clone()) {
         Ok(jid) => session.bound(jid, iq_id),
         Err(e) => session.bind_failed(iq_id, e),
@@ -131,7 +131,8 @@ pub fn on_enable_sm(
     core: &Arc<Core>,
     bound: Option<&BoundSession>,
     transport: Transport,
-    (resume, max): (bool, Option<u32>),
+    resume: bool,
+    max: Option<u32>,
     session: &mut Session,
 ) -> (SmLink, Vec<Action>) {
     let owner = bound.filter(|_| resume).map(|b| b.owner(transport));

@@ -397,11 +397,6 @@ impl SmLink {
         self.queue.tick()
     }
 
-    /// The unacknowledged stanzas, oldest first.
-    pub fn unacked(&self) -> impl Iterator<Item = &Outgoing> {
-        self.queue.iter().map(|q| &q.item)
-    }
-
     /// The unacknowledged stanzas as a resumed stream sends them again, oldest first:
     /// messages and presences stamped with when they were queued, `from` the server domain
     /// `host` that held them (see [`Queued`]).
@@ -415,7 +410,7 @@ impl SmLink {
     }
 
     /// Empties the unacknowledged queue (the session ends; the caller bounces them).
-    fn take_all(&mut self) -> std::collections::VecDeque<Outgoing> {
+    fn take_all(&mut self) -> VecDeque<Outgoing> {
         self.queue.take_all().into_iter().map(|q| q.item).collect()
     }
 

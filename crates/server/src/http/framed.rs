@@ -323,12 +323,12 @@ impl FramedSession {
                         self.error(StreamErrorCondition::NotAuthorized, "not authenticated");
                         return;
                     };
-                    let request = (resource, iq_id.as_str());
                     let more = on_bind(
                         &self.core,
                         b,
                         &mut self.session,
-                        request,
+                        resource,
+                        &iq_id,
                         &self.tx,
                         &self.kill,
                     );
@@ -345,7 +345,8 @@ impl FramedSession {
                         &self.core,
                         self.bound.as_ref(),
                         self.transport,
-                        (resume, max),
+                        resume,
+                        max,
                         &mut self.session,
                     );
                     self.sm = Some(link);
