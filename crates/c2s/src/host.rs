@@ -14,7 +14,21 @@ pub enum HostAuth {
         allow_anonymous: bool,
     },
     /// Jitsi JWT: ANONYMOUS carrying the transport's `?token=`, and OAUTHBEARER on TCP.
-    Token,
+    Token {
+        /// Also offer OAUTHBEARER on WebSocket and BOSH. Off by default: Strophe.js (and so
+        /// lib-jitsi-meet) picks OAUTHBEARER whenever it is offered and its password is not
+        /// `null`, sends `Bearer undefined` and never uses the URL's `?token=`.
+        oauthbearer_over_http: bool,
+    },
+}
+
+/// What kind of connection a stream arrives on, as far as the offered mechanisms go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportKind {
+    /// A plain TCP (or TLS) stream: no URL, so a token can only come in OAUTHBEARER.
+    Tcp,
+    /// WebSocket or BOSH: the URL may carry `?token=`, which ANONYMOUS verifies.
+    Http,
 }
 
 /// The per-host settings the negotiation reads.
@@ -32,8 +46,9 @@ pub struct HostPolicy {
 }
 
 impl HostPolicy {
-    /// The mechanisms offered on a stream with the given encryption state, strongest first.
-    pub fn mechanisms(&self, encrypted: bool) -> Vec<Mechanism> {
+    /// The mechanisms offered on a stream of the given kind and encryption state, strongest
+    /// first.
+    pub fn mechanisms(&self, transport: TransportKind, encrypted: bool) -> Vec<Mechanism> {
         let clear_ok = encrypted || self.allow_unencrypted_plain;
         let mut out = Vec::new();
         match self.auth {
@@ -48,13 +63,51 @@ impl HostPolicy {
                     out.push(Mechanism::Anonymous);
                 }
             }
-            HostAuth::Token => {
-                if clear_ok {
+            HostAuth::Token {
+                oauthbearer_over_http,
+            } => {
+                let bearer_here = transport == TransportKind::Tcp || oauthbearer_over_http;
+                if clear_ok && bearer_here {
                     out.push(Mechanism::OAuthBearer);
                 }
                 out.push(Mechanism::Anonymous);
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token_host(oauthbearer_over_http: bool) -> HostPolicy {
+        HostPolicy {
+            domain: "meet.example.com".into(),
+            auth: HostAuth::Token {
+                oauthbearer_over_http,
+            },
+            require_encryption: false,
+            allow_unencrypted_plain: false,
+        }
+    }
+
+    #[test]
+    fn token_hosts_offer_only_anonymous_on_http_unless_asked() {
+        use Mechanism::{Anonymous, OAuthBearer};
+        let jitsi = token_host(false);
+        assert_eq!(jitsi.mechanisms(TransportKind::Http, true), [Anonymous]);
+        assert_eq!(
+            jitsi.mechanisms(TransportKind::Tcp, true),
+            [OAuthBearer, Anonymous]
+        );
+        // Unencrypted TCP never offers the bearer token in the clear.
+        assert_eq!(jitsi.mechanisms(TransportKind::Tcp, false), [Anonymous]);
+        let bots = token_host(true);
+        assert_eq!(
+            bots.mechanisms(TransportKind::Http, true),
+            [OAuthBearer, Anonymous]
+        );
+        assert_eq!(bots.mechanisms(TransportKind::Http, false), [Anonymous]);
     }
 }

@@ -6,6 +6,6 @@ pub mod host;
 pub mod session;
 pub mod sm;
 
-pub use host::{HostAuth, HostPolicy};
+pub use host::{HostAuth, HostPolicy, TransportKind};
 pub use session::{Action, Env, Input, Session, TransportInfo};
 pub use sm::{Acked, HandledCountTooHigh, OutboundQueue, QueueFull, SmRequest};

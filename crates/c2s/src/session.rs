@@ -17,7 +17,7 @@ use rookery_sasl::{
     Step, TokenVerdict,
 };
 
-use crate::host::{HostAuth, HostPolicy};
+use crate::host::{HostAuth, HostPolicy, TransportKind};
 
 mod stream_management;
 
@@ -152,6 +152,8 @@ pub struct TransportInfo {
     pub encrypted: bool,
     /// Stream management may be offered.
     pub sm_available: bool,
+    /// TCP or HTTP (WebSocket/BOSH): decides whether token hosts offer OAUTHBEARER.
+    pub kind: TransportKind,
 }
 
 /// One client session's negotiation state.
@@ -189,9 +191,9 @@ fn failure(err: &SaslError) -> Element {
     let mut f = sasl_el("failure").with_child(sasl_el(err.condition().as_str()));
     if !err.text().is_empty() {
         f.push_child(
-            sasl_el("text")
-                .with_attr("xml:lang", "en")
-                .with_text(err.text()),
+            // A bare <text/> (no xml:lang): lib-jitsi-meet reads the reason with a regular
+            // expression over the raw bytes that expects exactly `<not-allowed/><text>`.
+            sasl_el("text").with_text(err.text()),
         );
     }
     f
@@ -359,7 +361,7 @@ impl Session {
                 }
                 if self.transport.encrypted || !host.require_encryption {
                     let mut mechs = sasl_el("mechanisms");
-                    for m in host.mechanisms(self.transport.encrypted) {
+                    for m in host.mechanisms(self.transport.kind, self.transport.encrypted) {
                         mechs.push_child(sasl_el("mechanism").with_text(m.as_str()));
                     }
                     f.push_child(mechs);
@@ -482,10 +484,13 @@ impl Session {
         out: &mut Vec<Action>,
     ) {
         let name = el.attr("mechanism").unwrap_or_default();
-        let offered = host.mechanisms(self.transport.encrypted);
+        let offered = host.mechanisms(self.transport.kind, self.transport.encrypted);
         let mech = match Mechanism::from_name(name) {
             Some(m) if offered.contains(&m) => m,
-            Some(m) if m.sends_secret_in_clear() && host.mechanisms(true).contains(&m) => {
+            Some(m)
+                if m.sends_secret_in_clear()
+                    && host.mechanisms(self.transport.kind, true).contains(&m) =>
+            {
                 return self.sasl_fail(
                     out,
                     SaslError::new(
@@ -607,7 +612,7 @@ impl Session {
                 additional_data,
                 identity,
             }) => {
-                if host.auth == HostAuth::Token
+                if matches!(host.auth, HostAuth::Token { .. })
                     && matches!(identity, Authenticated::Anonymous { .. })
                 {
                     // ANONYMOUS on a token host succeeds only if the transport's token does.

@@ -9,7 +9,9 @@
 
 use std::sync::Arc;
 
-use rookery_c2s::{Action, Env, HostAuth, HostPolicy, Input, Session, TransportInfo};
+use rookery_c2s::{
+    Action, Env, HostAuth, HostPolicy, Input, Session, TransportInfo, TransportKind,
+};
 use rookery_proto::{
     Element, Jid, Limits, StanzaErrorCondition, StreamEvent, StreamHeader, StreamParser, ns,
 };
@@ -96,6 +98,7 @@ fn authenticated(sm_available: bool) -> (Session, Element) {
         starttls_available: false,
         encrypted: true,
         sm_available,
+        kind: TransportKind::Tcp,
     });
     s.handle(&TestEnv, open());
     let a = send(

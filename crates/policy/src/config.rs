@@ -174,6 +174,10 @@ pub struct TokenHostConfig {
     pub token_key_negative_ttl_seconds: u64,
     /// Number of keys the cache holds (Jitsi's `jwt_pubkey_cache_size`, default 128).
     pub jwt_pubkey_cache_size: usize,
+    /// Also offer OAUTHBEARER on WebSocket and BOSH (default false: there only ANONYMOUS
+    /// with the URL's `?token=`, because Strophe.js/lib-jitsi-meet pick OAUTHBEARER when
+    /// offered and send no token in it). TCP offers OAUTHBEARER either way.
+    pub oauthbearer_over_http: bool,
 }
 
 impl Default for TokenHostConfig {
@@ -197,6 +201,7 @@ impl Default for TokenHostConfig {
             token_key_cache_ttl_seconds: DEFAULT_KEY_CACHE_TTL_SECONDS,
             token_key_negative_ttl_seconds: DEFAULT_KEY_NEGATIVE_TTL_SECONDS,
             jwt_pubkey_cache_size: DEFAULT_KEY_CACHE_SIZE,
+            oauthbearer_over_http: false,
         }
     }
 }
@@ -224,6 +229,7 @@ impl fmt::Debug for TokenHostConfig {
             .field("token_leeway_seconds", &self.token_leeway_seconds)
             .field("token_require_exp", &self.token_require_exp)
             .field("token_max_bytes", &self.token_max_bytes)
+            .field("oauthbearer_over_http", &self.oauthbearer_over_http)
             .finish_non_exhaustive()
     }
 }

@@ -149,7 +149,9 @@ impl MucPolicy {
 
     fn check_token(&self, claims: &TokenClaims, room: &RoomKey) -> Decision {
         if !self.config.token_allow_wildcards
-            && (claims.room().is_wildcard() || claims.subject().is_wildcard())
+            && (claims.room().is_wildcard()
+                || claims.subject().is_wildcard()
+                || matches!(claims.room(), RoomClaim::Absent))
         {
             return Decision::refuse(
                 JitsiCode::RoomMismatch,
@@ -175,7 +177,9 @@ impl MucPolicy {
                 }
                 true
             }
-            RoomClaim::Absent => return no_room_claim(),
+            // Without a room claim (the host set `asap_require_room_claim = false`) the room
+            // name is not checked, as in Jitsi; the tenant rule below still applies.
+            RoomClaim::Absent => true,
         };
         if !name_matches {
             return mismatch(&format!("the token is for room '{}'", claims.room()));
@@ -214,7 +218,9 @@ impl MucPolicy {
                 room.name()
             }
             RoomClaim::Exact(claim) => claim.as_str(),
-            RoomClaim::Absent => return no_room_claim(),
+            // No room claim: the name is not checked, but `sub` must still match the room's
+            // tenant or domain below (Jitsi would fail on the missing claim here).
+            RoomClaim::Absent => room.name(),
         };
         let subject = match claims.subject() {
             Subject::Absent => return mismatch("the token has no 'sub' claim"),
@@ -279,10 +285,6 @@ fn mismatch(detail: &str) -> Decision {
         JitsiCode::RoomMismatch,
         format!("{ROOM_MISMATCH_TEXT}: {detail}"),
     )
-}
-
-fn no_room_claim() -> Decision {
-    mismatch("the token has no 'room' claim")
 }
 
 fn pattern_refusal(room: &RoomKey) -> Decision {

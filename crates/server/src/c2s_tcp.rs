@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use rookery_c2s::{Action, Input, Session, TransportInfo, sm};
+use rookery_c2s::{Action, Input, Session, TransportInfo, TransportKind, sm};
 use rookery_proto::{
     Element, StreamErrorCondition, StreamEvent, StreamParser, XmlError, ns, stream_error,
 };
@@ -370,6 +370,7 @@ async fn serve(
             starttls_available: true,
             encrypted: false,
             sm_available: true,
+            kind: TransportKind::Tcp,
         }),
         wbuf: Vec::new(),
         header_sent: false,

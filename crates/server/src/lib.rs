@@ -130,7 +130,9 @@ fn host_policy(cfg: &Config, h: &config::HostConfig) -> HostPolicy {
             Authentication::InternalHashed => HostAuth::InternalHashed {
                 allow_anonymous: h.allow_anonymous,
             },
-            Authentication::Token => HostAuth::Token,
+            Authentication::Token => HostAuth::Token {
+                oauthbearer_over_http: h.token.as_ref().is_some_and(|t| t.oauthbearer_over_http),
+            },
         },
         require_encryption: h
             .c2s_require_encryption

@@ -13,7 +13,7 @@ mod common;
 use std::net::SocketAddr;
 
 use common::*;
-use rookery_proto::{Element, Limits, StreamEvent, StreamParser, ns};
+use rookery_proto::{Element, ns};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -38,22 +38,7 @@ impl HttpReply {
     }
 
     fn element(&self) -> Element {
-        parse(&self.body)
-    }
-}
-
-fn parse(text: &str) -> Element {
-    let mut p = StreamParser::new_fragments(
-        Limits {
-            max_stanza_bytes: 1 << 20,
-            max_depth: 64,
-        },
-        "",
-    );
-    p.feed(text.as_bytes());
-    match p.next_event().unwrap() {
-        Some(StreamEvent::Element(e)) => e,
-        other => panic!("not one element: {text}: {other:?}"),
+        parse_element(&self.body)
     }
 }
 

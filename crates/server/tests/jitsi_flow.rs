@@ -14,7 +14,6 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use base64::Engine;
@@ -33,9 +32,10 @@ const COLIBRI_NS: &str = "http://jitsi.org/protocol/colibri";
 const JINGLE_NS: &str = "urn:xmpp:jingle:1";
 const COMPONENT_SECRET: &str = "focus-component-secret";
 
-/// The docker-jitsi-meet `.env` of this test, as the container would see it.
-fn env(component: bool) -> HashMap<&'static str, &'static str> {
-    let mut e = HashMap::from([
+/// The docker-jitsi-meet `.env` of this test, as the container would see it, turned into
+/// the configuration with every listener on a free loopback port.
+fn config(component: bool) -> Config {
+    let mut vars = vec![
         ("ENABLE_AUTH", "1"),
         ("AUTH_TYPE", "jwt"),
         ("JWT_APP_ID", "jitsi-app"),
@@ -44,23 +44,11 @@ fn env(component: bool) -> HashMap<&'static str, &'static str> {
         ("JICOFO_AUTH_PASSWORD", "focus-password"),
         ("JVB_AUTH_PASSWORD", "jvb-password"),
         ("PUBLIC_URL", "https://meet.example.com"),
-    ]);
+    ];
     if component {
-        e.insert("JICOFO_COMPONENT_SECRET", COMPONENT_SECRET);
+        vars.push(("JICOFO_COMPONENT_SECRET", COMPONENT_SECRET));
     }
-    e
-}
-
-/// The environment's configuration with every listener on a free loopback port.
-fn config(component: bool) -> Config {
-    let vars = env(component);
-    let mut cfg =
-        rookery_server::jitsi::config_from_env(&|k| vars.get(k).map(|v| (*v).to_owned())).unwrap();
-    let free: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    cfg.c2s.listen = vec![free];
-    cfg.http.as_mut().unwrap().listen = vec![free];
-    cfg.component_listener.listen = vec![free];
-    cfg
+    jitsi_env_config(&vars)
 }
 
 async fn server(cfg: Config) -> rookery_server::Running {

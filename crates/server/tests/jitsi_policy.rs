@@ -320,3 +320,88 @@ async fn token_expiry_kick_removes_the_occupant_with_307_and_a_reason() {
     }
     srv.shutdown().await;
 }
+
+/// The configuration with `asap_require_room_claim = false`, domain verification on or off.
+fn no_room_claim_config(domain_verification: bool) -> String {
+    let cfg = CONFIG.replace(
+        "asap_accepted_audiences = [\"jitsi\"]",
+        "asap_accepted_audiences = [\"jitsi\"]\nasap_require_room_claim = false",
+    );
+    if domain_verification {
+        cfg
+    } else {
+        cfg.replace(
+            "enable_domain_verification = true",
+            "enable_domain_verification = false",
+        )
+    }
+}
+
+/// Joins `room` with a token that has no `room` claim; returns the first presence from it
+/// (the error, or the own presence once seated).
+async fn join_without_room_claim(
+    srv: &rookery_server::Running,
+    cfg: &str,
+    sub: &str,
+    room: &str,
+) -> Element {
+    let tcfg = Config::parse(cfg, "t")
+        .unwrap()
+        .host("meet.example.com")
+        .unwrap()
+        .token
+        .clone()
+        .unwrap();
+    let now = rookery_sasl::token::unix_now();
+    let mut claims = rookery_sasl::token::default_claims(&tcfg, "unused", sub, now, 3600);
+    claims.remove("room");
+    claims.insert("aud".into(), "jitsi".into());
+    let token = rookery_sasl::token::mint(&tcfg, &serde_json::Value::Object(claims)).unwrap();
+    let (mut u, _) = token_client(srv, &token).await;
+    u.send(&join(room, "user")).await;
+    loop {
+        let p = next_presence(&mut u).await;
+        if p.attr("type") == Some("error") || p.attr("from") == Some(&format!("{room}/user")) {
+            return p;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_token_without_room_claim_joins_any_room_its_sub_allows() {
+    for domain_verification in [true, false] {
+        let cfg = no_room_claim_config(domain_verification);
+        let store = Store::in_memory().unwrap();
+        let srv = rookery_server::start_with_store(Config::parse(&cfg, "t").unwrap(), store)
+            .await
+            .unwrap();
+        let room = format!("anything-{domain_verification}@conference.meet.example.com");
+        let p = join_without_room_claim(&srv, &cfg, "meet.example.com", &room).await;
+        assert_eq!(
+            p.attr("type"),
+            None,
+            "verification {domain_verification}: {}",
+            p.to_xml_string()
+        );
+        // Another domain in `sub`: refused only when the domain is verified.
+        let room = format!("other-{domain_verification}@conference.meet.example.com");
+        let p = join_without_room_claim(&srv, &cfg, "other.example.com", &room).await;
+        if domain_verification {
+            assert_eq!(p.attr("type"), Some("error"), "{}", p.to_xml_string());
+            let err = p.get_child("error", ns::CLIENT).unwrap();
+            assert!(
+                err.has_child("not-allowed", ns::STANZAS),
+                "{}",
+                p.to_xml_string()
+            );
+            assert!(
+                err.has_child("room-mismatch", "http://jitsi.org/jitmeet"),
+                "{}",
+                p.to_xml_string()
+            );
+        } else {
+            assert_eq!(p.attr("type"), None, "{}", p.to_xml_string());
+        }
+        srv.shutdown().await;
+    }
+}

@@ -38,32 +38,42 @@ export async function startServer(accounts = [['alice', 'alice-pw'], ['bob', 'bo
     // The server's log goes to stderr; show it only when asked (ROOKERY_JS_LOG=1).
     const logs = process.env.ROOKERY_JS_LOG ? 'inherit' : 'ignore';
     const proc = spawn(BIN, ['--config', cfg], { stdio: ['ignore', 'pipe', logs] });
-    const found = {};
-    await new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('rookery did not report its listeners')), 30000);
-        proc.on('exit', (code) => reject(new Error(`rookery exited early with ${code}`)));
-        const lines = createInterface({ input: proc.stdout });
-        lines.on('line', (line) => {
-            const m = /rookery listening: (\w+) on ([\d.]+):(\d+)/.exec(line);
-            if (m) {
-                found[m[1]] = { host: m[2], port: Number(m[3]) };
-            }
-            if (found.C2s && found.Http) {
-                clearTimeout(timer);
-                resolve();
-            }
-        });
-    });
+    const found = await waitForListeners(proc, ['C2s', 'Http']);
     return {
         c2s: found.C2s,
         http: `http://${found.Http.host}:${found.Http.port}`,
         ws: `ws://${found.Http.host}:${found.Http.port}`,
-        async stop() {
-            const exited = new Promise((resolve) => proc.once('exit', resolve));
-            proc.kill('SIGTERM');
-            const code = await exited;
-            rmSync(dir, { recursive: true, force: true });
-            return code;
-        },
+        stop: () => stopServer(proc, dir),
     };
+}
+
+/**
+ * Resolves once the server printed a "rookery listening: KIND on ADDR" line for each of
+ * `kinds`, to { KIND: { host, port } }.
+ */
+export function waitForListeners(proc, kinds) {
+    const found = {};
+    return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('rookery did not report its listeners')), 30000);
+        proc.once('exit', (code) => reject(new Error(`rookery exited early with ${code}`)));
+        createInterface({ input: proc.stdout }).on('line', (line) => {
+            const m = /rookery listening: (\w+) on ([\d.]+):(\d+)/.exec(line);
+            if (m) {
+                found[m[1]] = { host: m[2], port: Number(m[3]) };
+            }
+            if (kinds.every((k) => found[k])) {
+                clearTimeout(timer);
+                resolve(found);
+            }
+        });
+    });
+}
+
+/** SIGTERM, wait for the exit, remove the scratch directory; resolves to the exit code. */
+export async function stopServer(proc, dir) {
+    const exited = new Promise((resolve) => proc.once('exit', resolve));
+    proc.kill('SIGTERM');
+    const code = await exited;
+    rmSync(dir, { recursive: true, force: true });
+    return code;
 }

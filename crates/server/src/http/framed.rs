@@ -7,7 +7,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use rookery_c2s::{Action, Input, Session, TransportInfo, sm};
+use rookery_c2s::{Action, Input, Session, TransportInfo, TransportKind, sm};
 use rookery_proto::{Element, StreamErrorCondition, StreamHeader, ns, stream_error};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -111,6 +111,7 @@ impl FramedSession {
             starttls_available: false,
             encrypted,
             sm_available: true,
+            kind: TransportKind::Http,
         });
         session.set_transport_token(params.token.clone());
         tracing::debug!(?params, "transport parameters");

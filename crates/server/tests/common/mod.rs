@@ -30,6 +30,35 @@ pub fn test_config(extra: &str) -> Config {
     Config::parse(&text, "test").unwrap()
 }
 
+/// The configuration `rookery --jitsi-env` builds from docker-jitsi-meet's variables `vars`,
+/// with every listener moved to a free loopback port.
+pub fn jitsi_env_config(vars: &[(&str, &str)]) -> Config {
+    let vars: std::collections::HashMap<&str, &str> = vars.iter().copied().collect();
+    let mut cfg =
+        rookery_server::jitsi::config_from_env(&|k| vars.get(k).map(|v| (*v).to_owned())).unwrap();
+    let free: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    cfg.c2s.listen = vec![free];
+    cfg.http.as_mut().unwrap().listen = vec![free];
+    cfg.component_listener.listen = vec![free];
+    cfg
+}
+
+/// Parses the one element of a WebSocket message or BOSH body.
+pub fn parse_element(text: &str) -> Element {
+    let mut p = StreamParser::new_fragments(
+        Limits {
+            max_stanza_bytes: 1 << 20,
+            max_depth: 64,
+        },
+        "",
+    );
+    p.feed(text.as_bytes());
+    match p.next_event().unwrap() {
+        Some(StreamEvent::Element(e)) => e,
+        other => panic!("not one element: {text}: {other:?}"),
+    }
+}
+
 /// Starts a server with an in-memory store and the given accounts.
 pub async fn start(cfg: Config, accounts: &[(&str, &str)]) -> Running {
     let store = Store::in_memory().unwrap();
