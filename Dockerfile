@@ -6,9 +6,17 @@
 # The default command builds the configuration from docker-jitsi-meet's environment
 # variables (`rookery --jitsi-env`); mount a file and run `--config /path/rookery.toml` to
 # use a configuration file instead.
+#
+# The base images are build arguments: a machine without a registry makes them from
+# Debian's packages (container/local-bases.sh) and builds with
+#   --build-arg BUILD_IMAGE=localhost/rookery-base/rust:bookworm
+#   --build-arg RUNTIME_IMAGE=localhost/rookery-base/debian:bookworm-slim
+# (container/check.sh does that with podman, runs the image and checks it from outside).
+ARG BUILD_IMAGE=rust:1-bookworm
+ARG RUNTIME_IMAGE=debian:bookworm-slim
 
 # ---- build ----------------------------------------------------------------------------
-FROM rust:1-bookworm AS build
+FROM ${BUILD_IMAGE} AS build
 WORKDIR /src
 # Dependencies first, so source edits do not refetch the registry.
 COPY Cargo.toml Cargo.lock ./
@@ -18,7 +26,7 @@ RUN cargo build --release --locked -p rookery-server --bin rookery \
     && strip target/release/rookery
 
 # ---- run ------------------------------------------------------------------------------
-FROM debian:bookworm-slim
+FROM ${RUNTIME_IMAGE}
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \

@@ -15,7 +15,7 @@ import { chromium } from 'playwright-core';
 
 import { libJitsiMeetBundle } from './helpers/lib-jitsi-meet-bundle.js';
 import { startJitsiOrigin } from './helpers/jitsi-origin.js';
-import { startJitsiRookery, JITSI } from './helpers/jitsi-server.js';
+import { externalJitsiRookery, startJitsiRookery, JITSI } from './helpers/jitsi-server.js';
 import { startScriptedJicofo } from './helpers/scripted-jicofo.js';
 import { mintJwt, now } from './helpers/jwt.js';
 
@@ -31,6 +31,9 @@ let browser;
 before(async () => {
     assert.ok(existsSync(CHROMIUM), `Chromium is needed at ${CHROMIUM} (apt-get install chromium)`);
     const bundle = libJitsiMeetBundle();
+    // With JITSI_EXTERNAL_HTTP_PORT the server is already running (the container image, see
+    // container/check.sh) with JWT_ENABLE_DOMAIN_VERIFICATION=1 and PUBLIC_URL on JITSI_ORIGIN_PORT.
+    const external = externalJitsiRookery();
     origin = await startJitsiOrigin({
         '/': { type: 'text/html', path: join(here, 'page', 'index.html') },
         '/harness.js': { type: 'text/javascript', path: join(here, 'page', 'harness.js') },
@@ -39,10 +42,10 @@ before(async () => {
             type: 'text/javascript',
             path: join(here, 'node_modules', 'jquery', 'dist', 'jquery.min.js'),
         },
-    });
+    }, external?.originPort);
     // Domain verification on: the token's `sub` must be the XMPP domain, and a token
     // without `sub` is refused at login.
-    rookery = await startJitsiRookery(origin.url, { JWT_ENABLE_DOMAIN_VERIFICATION: '1' });
+    rookery = external ?? (await startJitsiRookery(origin.url, { JWT_ENABLE_DOMAIN_VERIFICATION: '1' }));
     origin.setTarget(rookery.httpPort);
     jicofo = await startScriptedJicofo({
         httpPort: rookery.httpPort,
@@ -66,9 +69,10 @@ before(async () => {
 after(async () => {
     await browser?.close();
     await jicofo?.stop();
-    const code = await rookery?.stop();
     await origin?.close();
-    assert.equal(code, 0, 'rookery exits cleanly on SIGTERM');
+    if (rookery?.stop) {
+        assert.equal(await rookery.stop(), 0, 'rookery exits cleanly on SIGTERM');
+    }
 });
 
 /** A token as a Jitsi token issuer makes it; `changes` override claims (`null` removes). */

@@ -10,12 +10,12 @@ import { readFileSync } from 'node:fs';
 const PROXIED = ['/xmpp-websocket', '/http-bind'];
 
 /**
- * Starts the origin on a loopback port. `files` maps paths to { type, path } (read at each
+ * Starts the origin on a loopback port (`listenPort`, default any). `files` maps paths to { type, path } (read at each
  * request). Resolves to { url, port, setTarget(port), webSockets(), cutWebSockets(pred),
  * close() }; the XMPP server's port is given later by setTarget (the server needs the
  * origin's URL first, for its allowed-origin check).
  */
-export async function startJitsiOrigin(files) {
+export async function startJitsiOrigin(files, listenPort = 0) {
     let target = null;
     const relays = new Set();
     const opened = [];
@@ -76,7 +76,7 @@ export async function startJitsiOrigin(files) {
         });
     });
 
-    await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise((resolve) => server.listen(listenPort, '127.0.0.1', resolve));
     const { port } = server.address();
     return {
         port,

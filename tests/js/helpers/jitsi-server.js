@@ -17,7 +17,10 @@ async function freePort() {
     return port;
 }
 
-/** The docker-jitsi-meet variables of these tests (secrets are test values). */
+/**
+ * The docker-jitsi-meet variables of these tests (secrets are test values; container/check.sh
+ * starts the container image with the same ones).
+ */
 export const JITSI = {
     domain: 'meet.jitsi',
     muc: 'muc.meet.jitsi',
@@ -59,4 +62,17 @@ export async function startJitsiRookery(publicUrl, extraEnv = {}) {
         httpPort: found.Http.port,
         stop: () => stopServer(proc, dir),
     };
+}
+
+/**
+ * A Rookery started elsewhere (container/check.sh: the container image, its HTTP port
+ * published on loopback) when JITSI_EXTERNAL_HTTP_PORT is set: { httpPort, originPort }, the
+ * origin port being the one its PUBLIC_URL names (JITSI_ORIGIN_PORT). Otherwise null.
+ */
+export function externalJitsiRookery() {
+    const http = process.env.JITSI_EXTERNAL_HTTP_PORT;
+    if (!http) return null;
+    const origin = process.env.JITSI_ORIGIN_PORT;
+    if (!origin) throw new Error('JITSI_EXTERNAL_HTTP_PORT needs JITSI_ORIGIN_PORT (the PUBLIC_URL port)');
+    return { httpPort: Number(http), originPort: Number(origin) };
 }
