@@ -73,13 +73,23 @@ fn load_files(
 fn generate(
     domain: &str,
 ) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), TlsError> {
-    let names = vec![domain.to_owned(), format!("*.{domain}")];
-    let ck = rcgen::generate_simple_self_signed(names)
+    let failed = |e: rcgen::Error| TlsError::Generate(domain.to_owned(), e.to_string());
+    // The host (and its subdomains) as subject alternative names and as the subject's CN,
+    // so that a client or `openssl x509` shows which host the certificate is for.
+    let mut params = rcgen::CertificateParams::new(vec![domain.to_owned(), format!("*.{domain}")])
+        .map_err(failed)?;
+    let mut subject = rcgen::DistinguishedName::new();
+    subject.push(rcgen::DnType::CommonName, domain);
+    subject.push(
+        rcgen::DnType::OrganizationName,
+        "Rookery development certificate",
+    );
+    params.distinguished_name = subject;
+    let signing_key = rcgen::KeyPair::generate().map_err(failed)?;
+    let cert = params.self_signed(&signing_key).map_err(failed)?;
+    let key = PrivateKeyDer::try_from(signing_key.serialize_der())
         .map_err(|e| TlsError::Generate(domain.to_owned(), e.to_string()))?;
-    let cert = ck.cert.der().clone();
-    let key = PrivateKeyDer::try_from(ck.signing_key.serialize_der())
-        .map_err(|e| TlsError::Generate(domain.to_owned(), e.to_string()))?;
-    Ok((vec![cert], key))
+    Ok((vec![cert.der().clone()], key))
 }
 
 /// Builds the acceptor for one host.
@@ -108,4 +118,24 @@ pub fn acceptor_for(host: &HostConfig) -> Result<TlsAcceptor, TlsError> {
             source,
         })?;
     Ok(TlsAcceptor::from(Arc::new(cfg)))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+        haystack.windows(needle.len()).any(|w| w == needle)
+    }
+
+    #[test]
+    fn generated_certificate_names_the_host_in_its_subject() {
+        let (certs, _) = generate("chat.example.org").unwrap();
+        let der = certs.first().unwrap().as_ref();
+        assert!(contains(der, b"chat.example.org"));
+        assert!(contains(der, b"*.chat.example.org"));
+        assert!(contains(der, b"Rookery development certificate"));
+        assert!(!contains(der, b"rcgen self signed cert"));
+    }
 }
