@@ -5,7 +5,8 @@
 #   localhost/rookery-base/debian:bookworm-slim   debootstrap --variant=minbase bookworm
 #   localhost/rookery-base/rust:bookworm          the same + gcc/libc6-dev + this machine's
 #                                                 Rust toolchain (Debian's rustc is older
-#                                                 than the workspace's rust-version)
+#                                                 than the workspace's rust-version) and
+#                                                 this machine's CA bundle
 #
 # Idempotent: an image that exists is kept (REBUILD=1 makes them again). Needs root,
 # debootstrap and podman. Work files go to $WORK (default /var/tmp/rookery-container).
@@ -39,6 +40,9 @@ if ! have "$BUILD_BASE"; then
   rm -rf "$WORK/rootfs-rust/usr/local/rust"
   mkdir -p "$WORK/rootfs-rust/usr/local/rust"
   cp -a "$sysroot/bin" "$sysroot/lib" "$WORK/rootfs-rust/usr/local/rust/"
+  # Trust what this machine trusts: where package registries are reached through an
+  # intercepting proxy, its CA is only in the host's bundle, and cargo needs it.
+  cp /etc/ssl/certs/ca-certificates.crt "$WORK/rootfs-rust/etc/ssl/certs/ca-certificates.crt"
   tar -C "$WORK/rootfs-rust" -c . | podman import \
     --change 'ENV PATH=/usr/local/rust/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'ENV CARGO_HOME=/usr/local/cargo' \

@@ -7,5 +7,5 @@ pub mod session;
 pub mod sm;
 
 pub use host::{HostAuth, HostPolicy, TransportKind};
-pub use session::{Action, Env, Input, Session, TransportInfo};
+pub use session::{Action, Env, Input, LoginIdentity, Session, TokenGrant, TransportInfo};
 pub use sm::{Acked, HandledCountTooHigh, OutboundQueue, QueueFull, SmRequest};

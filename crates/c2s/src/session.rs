@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use rookery_policy::TokenClaims;
 use rookery_proto::{
     Element, Jid, StanzaError, StanzaErrorCondition, StreamErrorCondition, StreamHeader,
     error_reply, ns,
@@ -67,13 +68,14 @@ pub enum Action {
     StartTls,
     /// SASL succeeded: the parser must expect a new stream header.
     Restart,
-    /// The session authenticated. `username` is the account's localpart, or `None` for an
-    /// anonymous or token login (the server assigns a random localpart).
+    /// The session authenticated as `identity` (the server assigns a random localpart to
+    /// guests and token sessions).
     Authenticated {
         /// The host.
         domain: String,
-        /// The account, if any.
-        username: Option<String>,
+        /// Who logged in: a token session carries its verified claims, so none can exist
+        /// without them.
+        identity: LoginIdentity,
         /// The mechanism used.
         mechanism: Mechanism,
     },
@@ -120,6 +122,38 @@ pub enum Action {
     },
     /// End the stream, sending this error first when given.
     Close(Option<(StreamErrorCondition, String)>),
+}
+
+/// Who a session authenticated as, from the SASL step to the room hooks.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoginIdentity {
+    /// A stored account (PLAIN, SCRAM).
+    Account {
+        /// The account's localpart.
+        username: String,
+    },
+    /// An anonymous login, or a tokenless guest on a token host that allows it.
+    Guest,
+    /// A verified JWT: the claims the host requires are present by construction.
+    Token(Arc<TokenClaims>),
+}
+
+/// The server's answer to [`Action::VerifyToken`] when the session may log in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TokenGrant {
+    /// The token verified; its claims.
+    Verified(Arc<TokenClaims>),
+    /// No token, and the host lets tokenless sessions in as guests.
+    Guest,
+}
+
+impl From<TokenGrant> for LoginIdentity {
+    fn from(grant: TokenGrant) -> Self {
+        match grant {
+            TokenGrant::Verified(claims) => LoginIdentity::Token(claims),
+            TokenGrant::Guest => LoginIdentity::Guest,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -623,6 +657,22 @@ impl Session {
                     self.state = State::AwaitToken(mech, additional_data);
                     return;
                 }
+                let identity = match identity {
+                    Authenticated::Account { username } => LoginIdentity::Account { username },
+                    Authenticated::Anonymous { .. } => LoginIdentity::Guest,
+                    // A bearer login succeeds only through `token_verdict`, which carries
+                    // the claims; anything else is a bug, refused rather than let in.
+                    Authenticated::Bearer { .. } => {
+                        self.state = State::Features;
+                        return self.sasl_fail(
+                            out,
+                            SaslError::new(
+                                rookery_sasl::SaslCondition::TemporaryAuthFailure,
+                                "bearer login without a verified token",
+                            ),
+                        );
+                    }
+                };
                 self.succeed(&host, mech.mechanism(), identity, additional_data, out);
             }
             Ok(Step::NeedCredentials(_)) => {
@@ -646,12 +696,12 @@ impl Session {
         &mut self,
         host: &HostPolicy,
         mechanism: Mechanism,
-        identity: Authenticated,
+        identity: LoginIdentity,
         additional: Option<Vec<u8>>,
         out: &mut Vec<Action>,
     ) {
-        let username = match identity {
-            Authenticated::Account { username } => Some(username),
+        let username = match &identity {
+            LoginIdentity::Account { username } => Some(username.clone()),
             _ => None,
         };
         let mut success = sasl_el("success");
@@ -663,7 +713,7 @@ impl Session {
         out.push(Action::Send(success));
         out.push(Action::Authenticated {
             domain: host.domain.clone(),
-            username: username.clone(),
+            identity,
             mechanism,
         });
         out.push(Action::Restart);
@@ -672,9 +722,11 @@ impl Session {
         self.state = State::AwaitOpen;
     }
 
-    /// The answer to [`Action::VerifyToken`]: `Ok` when the token is accepted, `Err(reason)`
-    /// otherwise (the reason goes to the client in the SASL failure text).
-    pub fn token_verdict(&mut self, verdict: Result<(), String>) -> Vec<Action> {
+    /// The answer to [`Action::VerifyToken`]: the grant (verified claims, or a tokenless
+    /// guest) when the session may log in, `Err(reason)` otherwise (the reason goes to the
+    /// client in the SASL failure text). The grant becomes the identity of
+    /// [`Action::Authenticated`]; nothing else can make a token session.
+    pub fn token_verdict(&mut self, verdict: Result<TokenGrant, String>) -> Vec<Action> {
         let mut out = Vec::new();
         let state = std::mem::replace(&mut self.state, State::Features);
         let State::AwaitToken(mut mech, additional) = state else {
@@ -685,31 +737,39 @@ impl Session {
             self.close(&mut out, StreamErrorCondition::HostUnknown, "no host");
             return out;
         };
-        if mech.mechanism() == Mechanism::OAuthBearer {
-            let v = match verdict {
-                Ok(()) => TokenVerdict::Accepted,
-                Err(text) => TokenVerdict::Rejected {
+        let grant = match verdict {
+            Ok(grant) => grant,
+            Err(text) if mech.mechanism() == Mechanism::OAuthBearer => {
+                // RFC 7628: the refusal is an error challenge the client acknowledges.
+                let step = mech.token_verdict(TokenVerdict::Rejected {
                     status: rookery_sasl::BearerStatus::InvalidToken,
                     text,
-                },
-            };
-            let step = mech.token_verdict(v);
-            self.after_step(None, mech, step, &mut out);
-            return out;
-        }
-        match verdict {
-            Ok(()) => self.succeed(
-                &host,
-                mech.mechanism(),
-                Authenticated::Anonymous { trace: None },
-                additional,
-                &mut out,
-            ),
-            Err(text) => self.sasl_fail(
-                &mut out,
-                SaslError::new(rookery_sasl::SaslCondition::NotAllowed, text),
-            ),
-        }
+                });
+                self.after_step(None, mech, step, &mut out);
+                return out;
+            }
+            Err(text) => {
+                self.sasl_fail(
+                    &mut out,
+                    SaslError::new(rookery_sasl::SaslCondition::NotAllowed, text),
+                );
+                return out;
+            }
+        };
+        let additional = if mech.mechanism() == Mechanism::OAuthBearer {
+            match mech.token_verdict(TokenVerdict::Accepted) {
+                Ok(Step::Success {
+                    additional_data, ..
+                }) => additional_data,
+                other => {
+                    self.after_step(None, mech, other, &mut out);
+                    return out;
+                }
+            }
+        } else {
+            additional
+        };
+        self.succeed(&host, mech.mechanism(), grant.into(), additional, &mut out);
         out
     }
 

@@ -158,8 +158,6 @@ struct Conversation {
     tx: mpsc::Sender<Outgoing>,
     /// A token to verify before SASL can finish: `(host, token)`.
     pending_token: Option<(String, Option<String>)>,
-    /// Claims of the token that authenticated this session, until bind.
-    token_claims: Option<Arc<rookery_policy::TokenClaims>>,
     /// Stream management, once enabled or resumed.
     sm: Option<SmLink>,
     /// A `<resume/>` waiting for the old session: `(previd, h)`.
@@ -221,17 +219,16 @@ impl Conversation {
                 }
                 Action::Authenticated {
                     domain,
-                    username,
+                    identity,
                     mechanism,
                 } => {
-                    tracing::info!(%domain, user = username.as_deref().unwrap_or("(anonymous)"), %mechanism, "authenticated");
+                    tracing::info!(%domain, user = crate::session_driver::login_label(&identity), %mechanism, "authenticated");
                     self.bound = Some(on_authenticated(
                         &self.core,
                         Transport::Tcp,
                         &domain,
-                        username,
+                        identity,
                         mechanism.as_str(),
-                        self.token_claims.take(),
                     ));
                 }
                 Action::VerifyToken { domain, token } => {
@@ -380,7 +377,6 @@ async fn serve(
         kill: kill.clone(),
         tx,
         pending_token: None,
-        token_claims: None,
         sm: None,
         pending_resume: None,
         adopted: None,
@@ -456,9 +452,6 @@ async fn serve(
             if let Err(reason) = &verdict {
                 core.metrics.token_refusals.inc(&[reason]);
             }
-            let verdict = verdict.map(|claims| {
-                conv.token_claims = claims;
-            });
             let more = conv.session.token_verdict(verdict);
             conv.run_actions(more);
         }

@@ -521,8 +521,52 @@ impl Config {
                 ));
             }
         }
+        self.validate_token_verification()
+            .map_err(|(key, reason)| invalid(&key, reason))?;
         crate::component::validate(self).map_err(|(key, reason)| invalid(key, reason))?;
         crate::client_proxy::validate(self).map_err(|(key, reason)| invalid(key, reason))?;
+        Ok(())
+    }
+
+    /// A MUC that verifies the token's `sub` (domain verification) must be fed only by
+    /// token hosts that require `sub` at login; otherwise a token without `sub` logs in and
+    /// is refused only at the join, with a reason the user cannot act on. The token hosts
+    /// of a MUC are its parent domain (`conference.example.com` → `example.com`) and its
+    /// `muc_mapper_domain_base`.
+    fn validate_token_verification(&self) -> Result<(), (String, String)> {
+        for m in &self.mucs {
+            let Some(verification) = &m.token_verification else {
+                continue;
+            };
+            if !verification.enable_domain_verification {
+                continue;
+            }
+            let muc = m.domain.as_str();
+            let parent = muc.split_once('.').map(|(_, rest)| rest);
+            let feeding = self.hosts.iter().filter(|h| {
+                let d = h.domain.to_lowercase();
+                Some(d.as_str()) == parent
+                    || verification
+                        .muc_mapper_domain_base
+                        .as_deref()
+                        .is_some_and(|b| b.eq_ignore_ascii_case(&d))
+            });
+            for h in feeding {
+                if let Some(token) = &h.token
+                    && !token.enable_domain_verification
+                {
+                    return Err((
+                        "muc.token_verification.enable_domain_verification".into(),
+                        format!(
+                            "MUC '{muc}' verifies the token's 'sub', but its token host '{}' does \
+                             not require it (host.token.enable_domain_verification = false): set \
+                             both to the same value",
+                            h.domain
+                        ),
+                    ));
+                }
+            }
+        }
         Ok(())
     }
 
@@ -576,6 +620,34 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("bogus"), "{e}");
+    }
+
+    #[test]
+    fn muc_domain_verification_needs_its_token_host_to_require_sub() {
+        let text = |host_dv: bool, muc_dv: bool| {
+            format!(
+                "[[host]]\ndomain = \"meet.example.com\"\nauthentication = \"token\"\n\
+                 [host.token]\napp_id = \"a\"\napp_secret = \"s\"\n\
+                 enable_domain_verification = {host_dv}\n\
+                 [[muc]]\ndomain = \"conference.meet.example.com\"\n\
+                 [muc.token_verification]\nenable_domain_verification = {muc_dv}\n\
+                 muc_mapper_domain_base = \"meet.example.com\"\n"
+            )
+        };
+        let e = Config::parse(&text(false, true), "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("muc.token_verification.enable_domain_verification")
+                && e.contains("host.token.enable_domain_verification"),
+            "{e}"
+        );
+        for (host_dv, muc_dv) in [(true, true), (true, false), (false, false)] {
+            assert!(
+                Config::parse(&text(host_dv, muc_dv), "t.toml").is_ok(),
+                "host {host_dv}, muc {muc_dv}"
+            );
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use rookery_c2s::{Action, Env, HostPolicy, Session};
+use rookery_c2s::{Action, Env, HostPolicy, LoginIdentity, Session, TokenGrant};
 use rookery_proto::{Element, Jid, StanzaError, StanzaErrorCondition, StreamErrorCondition, ns};
 use rookery_sasl::{ScramCredentials, ScramHash};
 use tokio::sync::mpsc;
@@ -47,21 +47,32 @@ impl Env for CoreEnv<'_> {
     }
 }
 
-/// Verifies a session's token on a token host: `Ok(Some(claims))` for a verified token,
-/// `Ok(None)` for a tokenless guest the host allows, `Err(reason)` otherwise.
+/// Verifies a session's token on a token host: the verified claims, a tokenless guest the
+/// host allows, or `Err(reason)`.
 pub async fn verify_session_token(
     core: &Arc<Core>,
     domain: &str,
     token: Option<&str>,
-) -> Result<Option<Arc<rookery_policy::TokenClaims>>, String> {
+) -> Result<TokenGrant, String> {
     let Some(host) = core.token_hosts.get(domain) else {
         return Err("token authentication is not configured on this host".into());
     };
     let now = rookery_sasl::token::unix_now();
     match rookery_sasl::token::authenticate(&host.verifier, host.keys.as_ref(), token, now).await {
-        Ok(rookery_sasl::token::TokenOutcome::Verified(claims)) => Ok(Some(Arc::new(*claims))),
-        Ok(rookery_sasl::token::TokenOutcome::Guest) => Ok(None),
+        Ok(rookery_sasl::token::TokenOutcome::Verified(claims)) => {
+            Ok(TokenGrant::Verified(Arc::new(*claims)))
+        }
+        Ok(rookery_sasl::token::TokenOutcome::Guest) => Ok(TokenGrant::Guest),
         Err(e) => Err(e.reason().to_owned()),
+    }
+}
+
+/// How a login shows in the log: the account, or what kind of anonymous login it was.
+pub fn login_label(identity: &LoginIdentity) -> &str {
+    match identity {
+        LoginIdentity::Account { username } => username,
+        LoginIdentity::Guest => "(guest)",
+        LoginIdentity::Token(_) => "(token)",
     }
 }
 
@@ -91,21 +102,16 @@ pub fn write_outgoing<'a>(
 }
 
 /// `Action::Authenticated` on any transport: counts the login and starts the session's
-/// routing state, carrying the verified token's claims when there were any.
+/// routing state with the identity the session machine established.
 pub fn on_authenticated(
     core: &Arc<Core>,
     transport: Transport,
     domain: &str,
-    username: Option<String>,
+    identity: LoginIdentity,
     mechanism: &str,
-    claims: Option<Arc<rookery_policy::TokenClaims>>,
 ) -> BoundSession {
     core.metrics.authenticated(transport, domain, mechanism);
-    let mut b = BoundSession::authenticated(domain, username);
-    if let Some(claims) = claims {
-        b.set_token_claims(claims);
-    }
-    b
+    BoundSession::authenticated(domain, identity)
 }
 
 /// `Action::Bind` on any transport: binds the session to `tx`/`kill` and returns the
@@ -154,11 +160,14 @@ pub struct BoundSession {
 }
 
 impl BoundSession {
-    /// After SASL: `username` is the account, `None` for anonymous logins.
-    pub fn authenticated(domain: &str, username: Option<String>) -> Self {
-        let (node, identity) = match username {
-            Some(u) => (u, Identity::Account),
-            None => (uuid::Uuid::new_v4().simple().to_string(), Identity::Guest),
+    /// After SASL: accounts keep their localpart, guests and token sessions get a random
+    /// one; a token session's claims come with its identity.
+    pub fn authenticated(domain: &str, identity: LoginIdentity) -> Self {
+        let random = || uuid::Uuid::new_v4().simple().to_string();
+        let (node, identity) = match identity {
+            LoginIdentity::Account { username } => (username, Identity::Account),
+            LoginIdentity::Guest => (random(), Identity::Guest),
+            LoginIdentity::Token(claims) => (random(), Identity::Token(claims)),
         };
         BoundSession {
             domain: domain.to_owned(),
@@ -179,11 +188,6 @@ impl BoundSession {
     /// Who may resume this session over `transport` (see [`crate::stream_management`]).
     pub fn owner(&self, transport: crate::metrics::Transport) -> crate::stream_management::Owner {
         crate::stream_management::Owner::of(&self.domain, &self.node, &self.identity, transport)
-    }
-
-    /// Marks this session as authenticated by a verified token.
-    pub fn set_token_claims(&mut self, claims: Arc<rookery_policy::TokenClaims>) {
-        self.identity = Arc::new(Identity::Token(claims));
     }
 
     /// Binds a resource; a session already bound to the same full JID is told `conflict`.

@@ -54,8 +54,6 @@ pub struct FramedSession {
     params: TransportParams,
     /// A token to verify before SASL can finish: `(host, token)`.
     pending_token: Option<(String, Option<String>)>,
-    /// Claims of the token that authenticated this session, until authentication ends.
-    token_claims: Option<Arc<rookery_policy::TokenClaims>>,
     /// Stream management, once enabled or resumed.
     sm: Option<SmLink>,
     /// A `<resume/>` waiting for the old session: `(previd, h)`.
@@ -127,7 +125,6 @@ impl FramedSession {
             closing: false,
             params,
             pending_token: None,
-            token_claims: None,
             sm: None,
             pending_resume: None,
             deferred: VecDeque::new(),
@@ -185,7 +182,6 @@ impl FramedSession {
             if let Err(reason) = &verdict {
                 self.core.metrics.token_refusals.inc(&[reason]);
             }
-            let verdict = verdict.map(|claims| self.token_claims = claims);
             let more = self.session.token_verdict(verdict);
             self.run_actions(more);
         }
@@ -303,17 +299,16 @@ impl FramedSession {
                 Action::Restart => self.header_sent = false,
                 Action::Authenticated {
                     domain,
-                    username,
+                    identity,
                     mechanism,
                 } => {
-                    tracing::info!(%domain, user = username.as_deref().unwrap_or("(anonymous)"), %mechanism, transport = ?self.transport, room = self.params.room.as_deref().unwrap_or(""), tenant = self.params.prefix.as_deref().unwrap_or(""), "authenticated");
+                    tracing::info!(%domain, user = crate::session_driver::login_label(&identity), %mechanism, transport = ?self.transport, room = self.params.room.as_deref().unwrap_or(""), tenant = self.params.prefix.as_deref().unwrap_or(""), "authenticated");
                     self.bound = Some(on_authenticated(
                         &self.core,
                         self.transport,
                         &domain,
-                        username,
+                        identity,
                         mechanism.as_str(),
-                        self.token_claims.take(),
                     ));
                 }
                 Action::VerifyToken { domain, token } => {
