@@ -56,6 +56,8 @@ until curl -fsS "http://127.0.0.1:$HTTP/health"; do
   sleep 0.5
 done
 echo
+# Run the image's HEALTHCHECK by hand: podman schedules it with systemd timers, which this
+# machine has not (podman logs "unable to get systemd connection", harmlessly).
 "${PODMAN[@]}" healthcheck run "$cid"
 echo "HEALTHCHECK: $("${PODMAN[@]}" inspect "$cid" --format '{{.State.Health.Status}}')"
 
