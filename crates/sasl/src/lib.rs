@@ -5,9 +5,10 @@
 //! # Driving an exchange from a c2s session
 //!
 //! ```text
-//! features:   policy.advertised(encrypted)                 -> Vec<Mechanism> for <mechanisms/>
+//! features:   the host's offer for this stream (c2s policy) -> Vec<Mechanism> for <mechanisms/>
 //! <auth mechanism='X'>b64</auth>:
-//!             let mut sasl = policy.start("X", encrypted, domain)?;   // Err -> <failure/>
+//!             let mech = Mechanism::from_name("X") offered here  // else <invalid-mechanism/>
+//!             let mut sasl = SaslServer::new(mech, domain);
 //!             let step = sasl.initial(decoded)?;   // None: no text; Some(b""): text was "="
 //! loop on step:
 //!   Step::NeedCredentials(req)  -> let c = store.scram(&req.username, req.hash);  // Option
@@ -45,7 +46,7 @@ pub mod token;
 pub use credentials::{DeriveError, ScramCredentials, ScramHash, random_salt};
 pub use error::{SaslCondition, SaslError, ScramServerError};
 pub use mechanism::Mechanism;
-pub use server::{AuthKind, MechanismPolicy, SaslServer};
+pub use server::SaslServer;
 pub use step::{
     Authenticated, BearerStatus, CredentialsRequest, MAX_STEP_BYTES, ServerMechanism, Step,
     TokenRequest, TokenVerdict,

@@ -1,5 +1,5 @@
 //! Full exchanges between the independent `sasl` crate's CLIENT mechanisms (xmpp-rs) and
-//! Rookery's server mechanisms, started through `MechanismPolicy::start` as c2s does.
+//! Rookery's server mechanisms, started with `SaslServer::new` as the c2s session does.
 
 #![allow(
     clippy::unwrap_used,
@@ -11,8 +11,7 @@
 mod support;
 
 use rookery_sasl::{
-    AuthKind, Authenticated, MechanismPolicy, SaslCondition, SaslError, SaslServer,
-    ServerMechanism, Step,
+    Authenticated, Mechanism, SaslCondition, SaslError, SaslServer, ServerMechanism, Step,
 };
 use sasl::client::Mechanism as ClientMechanism;
 use sasl::client::mechanisms::{Plain, Scram};
@@ -23,11 +22,8 @@ use support::{Store, answer};
 const DOMAIN: &str = "example.com";
 
 fn server(name: &str) -> SaslServer {
-    let policy = MechanismPolicy {
-        auth: AuthKind::Accounts,
-        allow_plain_unencrypted: false,
-    };
-    policy.start(name, true, DOMAIN).unwrap()
+    let mechanism = Mechanism::from_name(name).unwrap();
+    SaslServer::new(mechanism, DOMAIN)
 }
 
 /// Runs a client against a server until one side finishes. Returns the server's outcome;

@@ -79,7 +79,7 @@ pub struct TokenHost {
     /// Verifies signatures and claims with the configured algorithm and key.
     pub verifier: rookery_sasl::token::TokenVerifier,
     /// Fetched public keys, when keys come from a key server or JWKS.
-    pub keys: Option<rookery_sasl::token::KeyCache>,
+    pub keys: Option<crate::token::KeyCache>,
 }
 
 impl TokenHost {
@@ -94,10 +94,9 @@ impl TokenHost {
             _ => rookery_sasl::token::TokenVerifier::new(cfg).map_err(|e| e.to_string())?,
         };
         let keys = match cfg.key_mode().map_err(|e| e.to_string())? {
-            rookery_policy::KeyMode::KeyServer(_) | rookery_policy::KeyMode::Jwks(_) => Some(
-                rookery_sasl::token::KeyCache::for_host(&verifier, cfg)
-                    .map_err(|e| e.to_string())?,
-            ),
+            rookery_policy::KeyMode::KeyServer(_) | rookery_policy::KeyMode::Jwks(_) => {
+                Some(crate::token::KeyCache::for_host(&verifier, cfg).map_err(|e| e.to_string())?)
+            }
             _ => None,
         };
         Ok(TokenHost { verifier, keys })

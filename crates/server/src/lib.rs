@@ -20,7 +20,7 @@ pub mod session_driver;
 pub mod store;
 pub mod stream_management;
 pub mod tls;
-pub mod token_cli;
+pub mod token;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -181,7 +181,7 @@ fn token_command(cfg: &Config, cmd: TokenCommand) -> Result<(), String> {
             moderator,
             claims,
         } => {
-            let req = rookery_server::token_cli::MintRequest {
+            let req = rookery_server::token::cli::MintRequest {
                 host,
                 room,
                 sub,
@@ -189,7 +189,7 @@ fn token_command(cfg: &Config, cmd: TokenCommand) -> Result<(), String> {
                 moderator,
                 claims,
             };
-            println!("{}", rookery_server::token_cli::mint_token(cfg, &req)?);
+            println!("{}", rookery_server::token::cli::mint_token(cfg, &req)?);
             Ok(())
         }
         TokenCommand::Explain { url, host, token } => {
@@ -197,7 +197,7 @@ fn token_command(cfg: &Config, cmd: TokenCommand) -> Result<(), String> {
                 .enable_all()
                 .build()
                 .map_err(|e| format!("cannot start the runtime: {e}"))?;
-            let (text, allowed) = rt.block_on(rookery_server::token_cli::explain_token(
+            let (text, allowed) = rt.block_on(rookery_server::token::cli::explain_token(
                 cfg,
                 &url,
                 token.trim(),

@@ -58,11 +58,11 @@ pub async fn verify_session_token(
         return Err("token authentication is not configured on this host".into());
     };
     let now = rookery_sasl::token::unix_now();
-    match rookery_sasl::token::authenticate(&host.verifier, host.keys.as_ref(), token, now).await {
-        Ok(rookery_sasl::token::TokenOutcome::Verified(claims)) => {
+    match crate::token::authenticate(&host.verifier, host.keys.as_ref(), token, now).await {
+        Ok(crate::token::TokenOutcome::Verified(claims)) => {
             Ok(TokenGrant::Verified(Arc::new(*claims)))
         }
-        Ok(rookery_sasl::token::TokenOutcome::Guest) => Ok(TokenGrant::Guest),
+        Ok(crate::token::TokenOutcome::Guest) => Ok(TokenGrant::Guest),
         Err(e) => Err(e.reason().to_owned()),
     }
 }

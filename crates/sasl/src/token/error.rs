@@ -68,6 +68,15 @@ impl TokenError {
         Self::new(TokenErrorKind::TokenRequired, "token required")
     }
 
+    /// "could not obtain public key: DETAIL" (Jitsi's prefix): the key of a key-server or
+    /// JWKS host could not be fetched or used. `detail` must not contain secrets.
+    pub fn key_unavailable(detail: impl fmt::Display) -> Self {
+        Self::new(
+            TokenErrorKind::KeyUnavailable,
+            format!("could not obtain public key: {detail}"),
+        )
+    }
+
     /// The kind of failure.
     pub fn kind(&self) -> TokenErrorKind {
         self.kind

@@ -16,7 +16,6 @@ use serde_json::Value;
 use super::checks;
 use super::error::TokenError;
 use super::key::VerificationKey;
-use super::key_fetch::KeyCache;
 use super::parse;
 use super::verifier::{self, KeyNeed, TokenVerifier};
 
@@ -221,8 +220,9 @@ impl fmt::Display for Explanation {
 }
 
 /// Explains `token` against `url` on a host verified by `verifier` whose rooms live on the
-/// MUC service of `policy`. `key` is the fetched key for key-server/JWKS hosts (see
-/// [`explain_with_keys`]); `now` is seconds since the Unix epoch.
+/// MUC service of `policy`. `key` is the fetched key for key-server/JWKS hosts (the
+/// server's `token::explain_with_keys` fetches it first); `now` is seconds since the Unix
+/// epoch.
 pub fn explain(
     verifier: &TokenVerifier,
     key: Option<&VerificationKey>,
@@ -418,22 +418,6 @@ pub fn explain(
         explanation.needs = needs(verifier, policy, &room);
     }
     Ok(explanation)
-}
-
-/// [`explain`] that first fetches the key of a key-server/JWKS host through `keys`.
-pub async fn explain_with_keys(
-    verifier: &TokenVerifier,
-    keys: Option<&KeyCache>,
-    policy: &MucPolicy,
-    url: &str,
-    token: &str,
-    now: u64,
-) -> Result<Explanation, UrlError> {
-    let fetched = match (verifier.prepare(token), keys) {
-        (Ok(prepared), Some(cache)) => cache.get(prepared.key_need()).await.ok().flatten(),
-        _ => None,
-    };
-    explain(verifier, fetched.as_deref(), policy, url, token, now)
 }
 
 /// The claims a token needs to open `room` on this host and MUC service.

@@ -1,33 +1,32 @@
-//! JWT token authentication for Jitsi Meet (jitsi-tokens.md §1–§2).
+//! JWT token authentication for Jitsi Meet (jitsi-tokens.md §1–§2), sans-io.
 //!
-//! - [`TokenVerifier`]: sans-io verification with the host's fixed algorithm and key;
-//!   `prepare` says which key is needed, `verify_prepared` checks signature and claims and
-//!   returns the policy crate's typed [`rookery_policy::TokenClaims`].
-//! - [`KeyCache`] (`key_fetch`): async, bounded, single-flight cache of public keys from an
-//!   ASAP key server or a JWKS URL; [`verify_token`] and [`authenticate`] tie it together.
+//! - [`TokenVerifier`]: verification with the host's fixed algorithm and key; `prepare`
+//!   says which key is needed ([`KeyNeed`]), `verify_prepared` checks signature and claims
+//!   and returns the policy crate's typed [`rookery_policy::TokenClaims`].
+//! - [`begin`] / [`finish`]: the login step of a token host in two halves, so that the
+//!   caller can fetch a key in between (the server's key cache does the HTTP).
+//! - [`VerificationKey`] and [`parse_jwks`]: keys from a secret, PEM, a JWK or a JWKS
+//!   document's bytes.
 //! - [`mint`] / [`explain`]: helpers for `rookery token mint` and `rookery token explain`.
 //!
 //! Failures are [`TokenError`]s whose `reason()` is the SASL failure text; tokens and
 //! secrets are never logged or put in errors.
 
-mod authenticate;
 mod checks;
 mod error;
 mod explain;
-mod http_get;
+mod jwks;
 mod key;
-mod key_fetch;
+mod login;
 mod mint;
 mod parse;
 mod verifier;
 
-pub use authenticate::{TokenOutcome, authenticate, unix_now};
 pub use checks::MAX_KID_BYTES;
 pub use error::{TokenError, TokenErrorKind};
-pub use explain::{
-    Check, CheckStatus, Explanation, MeetingUrl, UrlError, explain, explain_with_keys,
-};
+pub use explain::{Check, CheckStatus, Explanation, MeetingUrl, UrlError, explain};
+pub use jwks::{JwksError, JwksKey, parse_jwks};
 pub use key::{KeyError, VerificationKey};
-pub use key_fetch::{KeyCache, KeyFetchConfig, KeyFetchError, MAX_KEY_BODY_BYTES, verify_token};
+pub use login::{TokenLogin, begin, finish, refuse_unavailable_key, unix_now};
 pub use mint::{MintError, default_claims, mint, mint_with_pem};
 pub use verifier::{KeyNeed, PreparedToken, TokenVerifier, VerifierConfigError, key_server_url};

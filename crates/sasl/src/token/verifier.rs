@@ -3,7 +3,8 @@
 //! `prepare` runs every check that needs no key (size, shape, `alg`, `typ`, `kid`) and says
 //! which key the token needs; `verify_prepared` checks the signature and the claims with
 //! that key and a caller-given `now`. Hosts with a secret or a configured public key can
-//! call `verify` in one go; key-server hosts fetch the key in between (see `key_fetch`).
+//! call `verify` in one go; key-server hosts fetch the key in between (the server crate's key
+//! cache: this crate does no I/O).
 
 use rookery_policy::{
     ClaimRequirements, KeyMode, SignatureAlgorithm, TokenClaims, TokenConfigError, TokenHostConfig,
@@ -205,7 +206,7 @@ impl TokenVerifier {
 
     /// Verifies a token in one go on a host with a configured key (secret or PEM file).
     /// On a key-fetching host this fails with "could not obtain public key": use
-    /// `prepare`, fetch, then `verify_prepared` (or `key_fetch::verify_token`).
+    /// `prepare`, fetch, then `verify_prepared` (the server's `token::verify_token`).
     pub fn verify(&self, token: &str, now: u64) -> Result<TokenClaims, TokenError> {
         let prepared = self.prepare(token)?;
         self.verify_prepared(&prepared, None, now)

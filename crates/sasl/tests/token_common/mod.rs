@@ -5,7 +5,8 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey};
-use rookery_policy::TokenHostConfig;
+use rookery_policy::{TokenClaims, TokenHostConfig};
+use rookery_sasl::token::{TokenError, TokenLogin, TokenVerifier, begin, finish};
 use serde_json::{Value, json};
 
 /// The fake clock: every test verifies at this instant.
@@ -83,4 +84,17 @@ pub fn signed_with(alg: Algorithm, private: &str, kid: Option<&str>, payload: &V
         header["kid"] = json!(kid);
     }
     sign_raw(&header, payload, alg, &key)
+}
+
+/// A whole login on a host with a configured key (secret or PEM file): `begin`, then
+/// `finish` with no fetched key. `Ok(None)` is a guest.
+pub fn login(
+    verifier: &TokenVerifier,
+    token: Option<&str>,
+    now: u64,
+) -> Result<Option<TokenClaims>, TokenError> {
+    match begin(verifier, token)? {
+        TokenLogin::Guest => Ok(None),
+        TokenLogin::Verify(prepared) => finish(verifier, &prepared, None, now).map(Some),
+    }
 }

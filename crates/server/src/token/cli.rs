@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use rookery_muc::MucConfig;
 use rookery_policy::{AdminSources, MucPolicy, TokenHostConfig};
-use rookery_sasl::token::{TokenVerifier, default_claims, explain_with_keys, mint, unix_now};
+use rookery_sasl::token::{TokenVerifier, default_claims, mint, unix_now};
 use serde_json::{Map, Value};
 
+use super::explain_with_keys;
 use crate::config::Config;
 use crate::core::TokenHost;
 use crate::muc_policy::effective_policy_config;

@@ -1,5 +1,6 @@
 //! The key cache against a tiny HTTP server on 127.0.0.1:0: one fetch per kid, single
-//! flight, timeouts, bad bodies, negative caching, bounds, and JWKS.
+//! flight, timeouts, bad bodies, negative caching, bounds, redirects, https with a private
+//! CA, and JWKS; and `authenticate` without a cache.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -7,29 +8,75 @@
     clippy::panic
 )]
 
-#[path = "token_common/mod.rs"]
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{NOW, claims, fixture, signed_with};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey};
 use rookery_policy::{SignatureAlgorithm, TokenHostConfig};
-use rookery_sasl::token::{
-    KeyCache, KeyFetchConfig, TokenOutcome, TokenVerifier, authenticate, verify_token,
-};
-use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use rookery_sasl::token::TokenVerifier;
+use rookery_server::token::{KeyCache, KeyFetchConfig, TokenOutcome, authenticate, verify_token};
+use serde_json::{Value, json};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc};
+
+/// The fake clock: every test verifies at this instant.
+const NOW: u64 = 1_700_000_000;
+
+/// The token tests' keys live with the sasl crate's tests.
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/../sasl/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Profile A token claims (jitsi-tokens.md §7) with `changes` applied (`null` removes).
+fn claims(changes: Value) -> Value {
+    let mut payload = json!({
+        "iss": "app", "aud": "jitsi", "sub": "meet.example.com", "room": "standup",
+        "exp": NOW + 3600
+    });
+    let map = payload.as_object_mut().unwrap();
+    for (key, value) in changes.as_object().unwrap() {
+        if value.is_null() {
+            map.remove(key);
+        } else {
+            map.insert(key.clone(), value.clone());
+        }
+    }
+    payload
+}
+
+/// A token signed with a fixture RSA private key, with `kid` in the header.
+fn signed_with(alg: Algorithm, private: &str, kid: Option<&str>, payload: &Value) -> String {
+    let key = EncodingKey::from_rsa_pem(&fixture(private)).unwrap();
+    let mut header = json!({"alg": format!("{alg:?}"), "typ": "JWT"});
+    if let Some(kid) = kid {
+        header["kid"] = json!(kid);
+    }
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(payload.to_string())
+    );
+    let signature = jsonwebtoken::crypto::sign(input.as_bytes(), &key, alg).unwrap();
+    format!("{input}.{signature}")
+}
 
 /// What the test server answers.
 #[derive(Clone)]
 enum Reply {
     Body(Vec<u8>),
+    /// The body without `Content-Length`, ended by closing the connection.
+    BodyUntilClose(Vec<u8>),
     Status(u16),
+    /// 302 to this URL.
+    Redirect(String),
     Hang,
 }
 
@@ -44,8 +91,14 @@ struct Server {
 }
 
 async fn serve(reply: Reply, gated: bool) -> Server {
+    serve_with(reply, gated, None).await
+}
+
+/// Serves `reply` over http, or over https with `tls`.
+async fn serve_with(reply: Reply, gated: bool, tls: Option<tokio_rustls::TlsAcceptor>) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}/keys", listener.local_addr().unwrap());
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let base = format!("{scheme}://{}/keys", listener.local_addr().unwrap());
     let hits = Arc::new(AtomicUsize::new(0));
     let paths = Arc::new(Mutex::new(Vec::new()));
     let (tx, arrivals) = mpsc::unbounded_channel();
@@ -55,8 +108,17 @@ async fn serve(reply: Reply, gated: bool) -> Server {
         loop {
             let (stream, _) = listener.accept().await.unwrap();
             let (h, p, g, tx, reply) = (h.clone(), p.clone(), g.clone(), tx.clone(), reply.clone());
+            let tls = tls.clone();
             tokio::spawn(async move {
-                answer(stream, reply, &h, &p, g, &tx).await;
+                match tls {
+                    Some(acceptor) => {
+                        // A client that does not trust the CA gives up in the handshake.
+                        if let Ok(stream) = acceptor.accept(stream).await {
+                            answer(stream, reply, &h, &p, g, &tx).await;
+                        }
+                    }
+                    None => answer(stream, reply, &h, &p, g, &tx).await,
+                }
             });
         }
     });
@@ -70,7 +132,7 @@ async fn serve(reply: Reply, gated: bool) -> Server {
 }
 
 async fn answer(
-    mut stream: TcpStream,
+    mut stream: impl AsyncRead + AsyncWrite + Unpin,
     reply: Reply,
     hits: &AtomicUsize,
     paths: &Mutex<Vec<String>>,
@@ -94,9 +156,22 @@ async fn answer(
     if let Some(gate) = gate {
         gate.acquire().await.unwrap().forget();
     }
-    let (status, body) = match reply {
-        Reply::Body(body) => (200, body),
-        Reply::Status(code) => (code, b"nope".to_vec()),
+    let (status, body, extra) = match reply {
+        Reply::Body(body) => (200, body, String::new()),
+        Reply::BodyUntilClose(body) => {
+            let head = "HTTP/1.1 200 X\r\nConnection: close\r\n\r\n";
+            stream.write_all(head.as_bytes()).await.unwrap();
+            // The client may hang up once it has seen too much.
+            for chunk in body.chunks(4096) {
+                if stream.write_all(chunk).await.is_err() {
+                    return;
+                }
+            }
+            let _ = stream.shutdown().await;
+            return;
+        }
+        Reply::Status(code) => (code, b"nope".to_vec(), String::new()),
+        Reply::Redirect(to) => (302, b"moved".to_vec(), format!("Location: {to}\r\n")),
         Reply::Hang => {
             // Hold the connection open and never answer.
             std::future::pending::<()>().await;
@@ -104,7 +179,7 @@ async fn answer(
         }
     };
     let response = format!(
-        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n",
         body.len()
     );
     stream.write_all(response.as_bytes()).await.unwrap();
@@ -420,4 +495,121 @@ async fn jwks_documents_provide_keys_by_kid() {
         "unknown kid fetched once"
     );
     assert_eq!(server.paths.lock().unwrap()[0], "/keys/jwks.json");
+}
+
+#[tokio::test]
+async fn a_key_server_host_without_a_cache_fails_clearly() {
+    let (verifier, _) = setup("http://127.0.0.1:9/keys", |_| {});
+    let err = authenticate(&verifier, None, Some(&rs_token("k")), NOW)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.reason(),
+        "could not obtain public key: no key cache is configured"
+    );
+    let err = verify_token(&verifier, None, &rs_token("k"), NOW)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.reason(),
+        "could not obtain public key: no key cache is configured"
+    );
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let target = serve(Reply::Body(fixture("rsa_public.pem")), false).await;
+    let server = serve(Reply::Redirect(format!("{}/moved.pem", target.base)), false).await;
+    let (verifier, cache) = setup(&server.base, |_| {});
+    let err = verify_token(&verifier, Some(&cache), &rs_token("k"), NOW)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.reason(),
+        "could not obtain public key: the key server answered HTTP 302"
+    );
+    assert_eq!(server.hits.load(Ordering::SeqCst), 1);
+    assert_eq!(target.hits.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn oversized_bodies_without_a_length_are_refused_while_reading() {
+    let server = serve(Reply::BodyUntilClose(vec![b'A'; 100 * 1024]), false).await;
+    let (verifier, cache) = setup(&server.base, |_| {});
+    let err = verify_token(&verifier, Some(&cache), &rs_token("big"), NOW)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.reason(),
+        "could not obtain public key: the key server's answer is over 65536 bytes"
+    );
+    // Under the limit, the same kind of answer is read to its end.
+    let server = serve(Reply::BodyUntilClose(fixture("rsa_public.pem")), false).await;
+    let (verifier, cache) = setup(&server.base, |_| {});
+    verify_token(&verifier, Some(&cache), &rs_token("k"), NOW)
+        .await
+        .unwrap();
+}
+
+/// A private CA and a certificate for 127.0.0.1 issued by it: the CA's root store and the
+/// server's acceptor.
+fn private_ca() -> (rustls::RootCertStore, tokio_rustls::TlsAcceptor) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Rookery test key-server CA");
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::from_params(&ca_params, &ca_key);
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&leaf_key, &issuer)
+        .unwrap();
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca_cert.der().clone()).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::try_from(leaf_key.serialize_der()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![leaf.der().clone(), ca_cert.der().clone()], key)
+        .unwrap();
+    (roots, tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
+#[tokio::test]
+async fn https_key_servers_are_trusted_through_the_given_roots_only() {
+    let (roots, acceptor) = private_ca();
+    let server = serve_with(
+        Reply::Body(fixture("rsa_public.pem")),
+        false,
+        Some(acceptor),
+    )
+    .await;
+    let config = host(&server.base);
+    let verifier = TokenVerifier::new(&config).unwrap();
+
+    let trusting = KeyCache::with_roots(SignatureAlgorithm::RS256, limits(&config), roots).unwrap();
+    let claims = verify_token(&verifier, Some(&trusting), &rs_token("tls"), NOW)
+        .await
+        .unwrap();
+    assert_eq!(claims.issuer(), "app");
+    assert_eq!(server.hits.load(Ordering::SeqCst), 1);
+
+    // The Mozilla roots do not include the private CA: the handshake fails.
+    let public = KeyCache::new(SignatureAlgorithm::RS256, limits(&config)).unwrap();
+    let err = verify_token(&verifier, Some(&public), &rs_token("tls"), NOW)
+        .await
+        .unwrap_err();
+    assert!(
+        err.reason()
+            .starts_with("could not obtain public key: the key server could not be reached"),
+        "{}",
+        err.reason()
+    );
+    assert_eq!(server.hits.load(Ordering::SeqCst), 1);
 }

@@ -4,22 +4,20 @@
 //! `capacity` entries, good keys for `ttl` and failures for `negative_ttl` (Jitsi refetches
 //! every unknown kid on every login). Single-flight: one fetch per URL/kid at a time, run
 //! in its own task; concurrent callers wait for the same result, and a caller that gives up
-//! does not cancel the fetch for the others.
+//! does not cancel the fetch for the others. Parsing the answer (PEM, JWKS) is
+//! `rookery_sasl::token`'s; this file only fetches and remembers.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use rookery_policy::{SignatureAlgorithm, TokenClaims, TokenHostConfig};
-use serde_json::Value;
+use rookery_policy::{SignatureAlgorithm, TokenHostConfig};
+use rookery_sasl::token::{KeyNeed, TokenError, TokenVerifier, VerificationKey, parse_jwks};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::error::{TokenError, TokenErrorKind};
-use super::http_get::{HttpClient, HttpError};
-use super::key::VerificationKey;
-use super::verifier::{KeyNeed, TokenVerifier};
+use super::http::{HttpClient, HttpError};
 
 /// Largest accepted key (or JWKS) response body: 64 KiB.
 pub const MAX_KEY_BODY_BYTES: usize = 64 * 1024;
@@ -89,24 +87,32 @@ pub enum KeyFetchError {
     /// The host fetches keys but no cache was given.
     #[error("no key cache is configured")]
     NoCache,
+    /// The HTTP client could not be built (TLS setup).
+    #[error("the HTTP client could not be set up: {0}")]
+    Setup(String),
 }
 
 impl KeyFetchError {
     /// The SASL failure for this error: "could not obtain public key: ..." (Jitsi's prefix).
     pub fn to_token_error(&self) -> TokenError {
-        TokenError::new(
-            TokenErrorKind::KeyUnavailable,
-            format!("could not obtain public key: {self}"),
-        )
+        TokenError::key_unavailable(self)
     }
 
-    fn from_http(err: HttpError) -> Self {
+    fn from_http(err: HttpError, timeout: Duration) -> Self {
         match err {
             HttpError::InvalidUrl => Self::InvalidUrl,
+            HttpError::Timeout => Self::Timeout(timeout),
             HttpError::Status(code) => Self::Status(code),
             HttpError::TooLarge(limit) => Self::TooLarge(limit),
-            HttpError::Connect(e) | HttpError::Tls(e) | HttpError::Http(e) => Self::Unreachable(e),
+            HttpError::Unreachable(e) => Self::Unreachable(e),
+            HttpError::Setup(e) => Self::Setup(e),
         }
+    }
+}
+
+impl From<KeyFetchError> for TokenError {
+    fn from(err: KeyFetchError) -> Self {
+        err.to_token_error()
     }
 }
 
@@ -158,23 +164,33 @@ impl std::fmt::Debug for KeyCache {
 }
 
 impl KeyCache {
-    /// A cache for keys of `algorithm`, trusting the Mozilla roots for https.
+    /// A cache for keys of `algorithm`, trusting the Mozilla roots (webpki-roots) for https.
     pub fn new(
         algorithm: SignatureAlgorithm,
         config: KeyFetchConfig,
     ) -> Result<Self, KeyFetchError> {
-        let http = HttpClient::with_webpki_roots().map_err(KeyFetchError::from_http)?;
-        Ok(Self::with_client(algorithm, config, http))
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        Self::with_roots(algorithm, config, roots)
     }
 
-    /// A cache trusting `roots` for https (e.g. an internal CA).
+    /// A cache trusting only `roots` for https (e.g. an internal CA).
     pub fn with_roots(
         algorithm: SignatureAlgorithm,
         config: KeyFetchConfig,
         roots: rustls::RootCertStore,
     ) -> Result<Self, KeyFetchError> {
-        let http = HttpClient::with_roots(roots).map_err(KeyFetchError::from_http)?;
-        Ok(Self::with_client(algorithm, config, http))
+        let http = HttpClient::new(roots, config.timeout)
+            .map_err(|e| KeyFetchError::from_http(e, config.timeout))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                algorithm,
+                config,
+                http,
+                entries: Mutex::new(HashMap::new()),
+                fetches: AtomicU64::new(0),
+            }),
+        })
     }
 
     /// The cache for a verifier built from `config`.
@@ -183,22 +199,6 @@ impl KeyCache {
         config: &TokenHostConfig,
     ) -> Result<Self, KeyFetchError> {
         Self::new(verifier.algorithm(), KeyFetchConfig::from_host(config))
-    }
-
-    fn with_client(
-        algorithm: SignatureAlgorithm,
-        config: KeyFetchConfig,
-        http: HttpClient,
-    ) -> Self {
-        Self {
-            inner: Arc::new(Inner {
-                algorithm,
-                config,
-                http,
-                entries: Mutex::new(HashMap::new()),
-                fetches: AtomicU64::new(0),
-            }),
-        }
     }
 
     /// How many fetches were started (for metrics and tests).
@@ -302,13 +302,13 @@ impl Inner {
         let url = match fetch {
             Fetch::Pem { url } | Fetch::Jwks { url, .. } => url,
         };
-        let body = tokio::time::timeout(
-            self.config.timeout,
-            self.http.get(url, self.config.max_body_bytes),
-        )
-        .await
-        .map_err(|_| KeyFetchError::Timeout(self.config.timeout))?
-        .map_err(KeyFetchError::from_http)?;
+        let timeout = self.config.timeout;
+        // The client has the same total timeout; this one also bounds name resolution and
+        // anything else the client does not count.
+        let body = tokio::time::timeout(timeout, self.http.get(url, self.config.max_body_bytes))
+            .await
+            .map_err(|_| KeyFetchError::Timeout(timeout))?
+            .map_err(|e| KeyFetchError::from_http(e, timeout))?;
         match fetch {
             Fetch::Pem { .. } => VerificationKey::from_pem(self.algorithm, &body)
                 .map(Arc::new)
@@ -319,30 +319,17 @@ impl Inner {
 
     /// Parses a JWKS document, caches every usable key in it, returns the one for `kid`.
     fn take_jwks(&self, url: &str, kid: &str, body: &[u8]) -> Shared {
-        let doc: Value = serde_json::from_slice(body)
-            .map_err(|_| KeyFetchError::BadKey("not a JSON document".into()))?;
-        let keys = doc
-            .get("keys")
-            .and_then(Value::as_array)
-            .ok_or_else(|| KeyFetchError::BadKey("no 'keys' array".into()))?;
+        let keys = parse_jwks(self.algorithm, body, self.config.capacity)
+            .map_err(|e| KeyFetchError::BadKey(e.to_string()))?;
         let mut wanted = None;
         let expires = Instant::now() + self.config.ttl;
-        for item in keys.iter().take(self.config.capacity) {
-            let Ok(jwk) = serde_json::from_value::<jsonwebtoken::jwk::Jwk>(item.clone()) else {
-                continue;
-            };
-            let Some(key_id) = jwk.common.key_id.clone() else {
-                continue;
-            };
-            let Ok(key) = VerificationKey::from_jwk(self.algorithm, &jwk) else {
-                continue;
-            };
-            let key = Arc::new(key);
-            if key_id == kid {
-                wanted = Some(Arc::clone(&key));
+        for found in keys {
+            let key = Arc::new(found.key);
+            if found.kid == kid {
+                wanted = Some(key);
             } else {
                 let mut entries = self.lock();
-                let cache_key = jwks_cache_key(url, &key_id);
+                let cache_key = jwks_cache_key(url, &found.kid);
                 if !matches!(entries.get(&cache_key), Some(Entry::Pending(_))) {
                     entries.insert(cache_key.clone(), Entry::Ready { key, expires });
                     evict(&mut entries, self.config.capacity, &cache_key);
@@ -391,23 +378,4 @@ fn evict(entries: &mut HashMap<String, Entry>, capacity: usize, keep: &str) {
             None => break,
         }
     }
-}
-
-/// Verifies a token, fetching its key through `keys` when the host needs one. `now` is
-/// seconds since the Unix epoch.
-pub async fn verify_token(
-    verifier: &TokenVerifier,
-    keys: Option<&KeyCache>,
-    token: &str,
-    now: u64,
-) -> Result<TokenClaims, TokenError> {
-    let prepared = verifier.prepare(token)?;
-    let fetched = match prepared.key_need() {
-        KeyNeed::Configured => None,
-        need => {
-            let cache = keys.ok_or_else(|| KeyFetchError::NoCache.to_token_error())?;
-            cache.get(need).await.map_err(|e| e.to_token_error())?
-        }
-    };
-    verifier.verify_prepared(&prepared, fetched.as_deref(), now)
 }
