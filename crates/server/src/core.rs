@@ -9,7 +9,7 @@ use rookery_proto::{Element, Jid, Limits};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::router::Router;
+use crate::routing::table::Router;
 use crate::store::Store;
 
 /// Who a session is, decided once at authentication.
@@ -124,7 +124,7 @@ pub struct Core {
     /// Counters for `/metrics`, shared by every transport.
     pub metrics: crate::metrics::Metrics,
     /// Stream management: resumable sessions by id.
-    pub sm: crate::stream_management::Registry,
+    pub sm: crate::session::stream_management::Registry,
 }
 
 impl std::fmt::Debug for Core {

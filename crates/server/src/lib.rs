@@ -3,24 +3,15 @@
 //! Harnesses start a server with [`start`] from a [`Config`] (listen on port 0 to get free
 //! ports) and get back the bound addresses and a handle that shuts it down.
 
-pub mod c2s_tcp;
-pub mod client_proxy;
-pub mod component;
 pub mod config;
 pub mod core;
-pub mod http;
-pub mod jitsi;
 pub mod metrics;
-pub mod muc_policy;
-pub mod muc_service;
-pub mod router;
 pub mod routing;
-pub mod server_iq;
-pub mod session_driver;
+pub mod services;
+pub mod session;
 pub mod store;
-pub mod stream_management;
-pub mod tls;
 pub mod token;
+pub mod transport;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -33,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Authentication;
 pub use crate::config::Config;
 use crate::core::Core;
-use crate::router::Router;
+use crate::routing::table::Router;
 use crate::store::Store;
 
 /// Startup failures.
@@ -44,7 +35,7 @@ pub enum StartError {
     Store(#[from] store::StoreError),
     /// TLS could not be configured.
     #[error(transparent)]
-    Tls(#[from] tls::TlsError),
+    Tls(#[from] transport::tls::TlsError),
     /// A token host could not be set up.
     #[error("token host '{0}': {1}")]
     Token(String, String),
@@ -160,23 +151,23 @@ async fn register_components(
     config: &Config,
     services: &mut HashMap<String, Arc<dyn core::DomainService>>,
     listeners: &mut Vec<(ListenerKind, SocketAddr)>,
-) -> Result<(component::Registry, Vec<tokio::net::TcpListener>), StartError> {
+) -> Result<(services::component::Registry, Vec<tokio::net::TcpListener>), StartError> {
     let mut proxies = HashMap::new();
     for p in &config.client_proxies {
-        if let Some(proxy) = client_proxy::ClientProxy::from_config(p) {
+        if let Some(proxy) = services::client_proxy::ClientProxy::from_config(p) {
             let proxy = Arc::new(proxy);
             proxies.insert(proxy.domain().to_string(), proxy.clone());
             services.insert(proxy.domain().to_string(), proxy);
         }
     }
-    let mut registry = component::Registry::new();
+    let mut registry = services::component::Registry::new();
     for c in &config.components {
         let Ok(domain) = rookery_proto::Jid::parse(&c.domain) else {
             continue;
         };
         let fallback = proxies.get(domain.as_str()).cloned();
         let svc = Arc::new(
-            component::ComponentService::new(domain.clone(), c.secret.clone(), fallback)
+            services::component::ComponentService::new(domain.clone(), c.secret.clone(), fallback)
                 .with_subdomains(c.subdomains),
         );
         services.insert(domain.to_string(), svc.clone());
@@ -214,7 +205,7 @@ pub async fn start_with_store(config: Config, store: Store) -> Result<Running, S
     let mut tls = HashMap::new();
     for h in &config.hosts {
         let p = host_policy(&config, h);
-        tls.insert(p.domain.clone(), tls::acceptor_for(h)?);
+        tls.insert(p.domain.clone(), transport::tls::acceptor_for(h)?);
         hosts.insert(p.domain.clone(), Arc::new(p));
     }
     let mut token_hosts = HashMap::new();
@@ -269,7 +260,7 @@ pub async fn start_with_store(config: Config, store: Store) -> Result<Running, S
             .filter(|h| domain.ends_with(&format!(".{}", h.domain.to_lowercase())))
             .flat_map(|h| h.admins.iter().cloned())
             .collect();
-        let svc = Arc::new(muc_service::MucDomain::new(
+        let svc = Arc::new(services::muc::MucDomain::new(
             m.clone(),
             parent_admins,
             &config.admins,
@@ -289,7 +280,7 @@ pub async fn start_with_store(config: Config, store: Store) -> Result<Running, S
         limits,
         shutdown: CancellationToken::new(),
         metrics: metrics::Metrics::default(),
-        sm: stream_management::Registry::default(),
+        sm: session::stream_management::Registry::default(),
     });
     for m in &mucs {
         m.load_persistent(&core);
@@ -297,10 +288,10 @@ pub async fn start_with_store(config: Config, store: Store) -> Result<Running, S
     let tls = Arc::new(tls);
     let mut tasks: Vec<_> = sockets
         .into_iter()
-        .map(|l| tokio::spawn(c2s_tcp::accept_loop(core.clone(), tls.clone(), l)))
+        .map(|l| tokio::spawn(transport::tcp::accept_loop(core.clone(), tls.clone(), l)))
         .collect();
     if !http_sockets.is_empty() {
-        let http = http::HttpService::new(core.clone());
+        let http = transport::http::HttpService::new(core.clone());
         tasks.extend(
             http_sockets
                 .into_iter()
@@ -308,11 +299,13 @@ pub async fn start_with_store(config: Config, store: Store) -> Result<Running, S
         );
     }
     let components = Arc::new(components);
-    tasks.extend(
-        component_sockets
-            .into_iter()
-            .map(|l| tokio::spawn(component::accept_loop(core.clone(), components.clone(), l))),
-    );
+    tasks.extend(component_sockets.into_iter().map(|l| {
+        tokio::spawn(transport::component::accept_loop(
+            core.clone(),
+            components.clone(),
+            l,
+        ))
+    }));
     Ok(Running {
         listeners,
         core,

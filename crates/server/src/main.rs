@@ -97,7 +97,7 @@ enum TokenCommand {
 fn load(path: &Option<PathBuf>) -> Result<Config, String> {
     match path {
         Some(p) => Config::load(p).map_err(|e| e.to_string()),
-        None => rookery_server::jitsi::env::default_config(
+        None => rookery_server::config::jitsi::env::default_config(
             std::env::args_os().any(|a| a == "--jitsi-env"),
         ),
     }

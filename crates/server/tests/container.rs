@@ -83,7 +83,7 @@ fn compose_file_keeps_the_prosody_contract() {
     }
     // Every variable the Rookery service reads from the environment is passed through
     // (except Rookery's own ROOKERY_* settings, which have defaults).
-    for v in rookery_server::jitsi::env::VARIABLES {
+    for v in rookery_server::config::jitsi::env::VARIABLES {
         if v.name.starts_with("ROOKERY_") {
             continue;
         }

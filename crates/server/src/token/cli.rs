@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use super::explain_with_keys;
 use crate::config::Config;
 use crate::core::TokenHost;
-use crate::muc_policy::effective_policy_config;
+use crate::services::muc_policy::effective_policy_config;
 
 /// What `token mint` needs.
 #[derive(Debug, Clone, Default)]

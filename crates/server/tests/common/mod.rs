@@ -35,7 +35,8 @@ pub fn test_config(extra: &str) -> Config {
 pub fn jitsi_env_config(vars: &[(&str, &str)]) -> Config {
     let vars: std::collections::HashMap<&str, &str> = vars.iter().copied().collect();
     let mut cfg =
-        rookery_server::jitsi::config_from_env(&|k| vars.get(k).map(|v| (*v).to_owned())).unwrap();
+        rookery_server::config::jitsi::config_from_env(&|k| vars.get(k).map(|v| (*v).to_owned()))
+            .unwrap();
     let free: SocketAddr = "127.0.0.1:0".parse().unwrap();
     cfg.c2s.listen = vec![free];
     cfg.http.as_mut().unwrap().listen = vec![free];

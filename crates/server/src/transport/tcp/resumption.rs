@@ -6,8 +6,8 @@ use rookery_proto::{StanzaErrorCondition, StreamErrorCondition, ns};
 
 use super::Conversation;
 use crate::metrics::Transport;
-use crate::session_driver::write_outgoing;
-use crate::stream_management::{self, Hibernated, SmLink};
+use crate::session::driver::write_outgoing;
+use crate::session::stream_management::{self, Hibernated, SmLink};
 
 impl Conversation {
     /// The periodic ack check.

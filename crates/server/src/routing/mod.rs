@@ -1,12 +1,14 @@
 //! Where a stanza goes (RFC 6120 §10, RFC 6121 §8 basics without rosters or offline storage).
 
+pub mod server_iq;
+pub mod table;
+
 use std::sync::Arc;
 
 use rookery_proto::{Element, Jid, StanzaError, StanzaErrorCondition, error_reply};
 
 use crate::core::{Core, Sender};
-use crate::router::Outgoing;
-use crate::server_iq;
+use crate::routing::table::Outgoing;
 
 /// Routes a stanza sent by `sender` (its `from` already stamped).
 pub fn route(core: &Arc<Core>, sender: &Sender, stanza: Element) {

@@ -2,13 +2,16 @@
 //! (serde's `deny_unknown_fields` plus toml's spans), and the default file is embedded so
 //! `rookery` with no arguments serves a development host.
 
+pub mod component;
+pub mod jitsi;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 /// The embedded default configuration (`config/rookery.toml`).
-pub const DEFAULT_CONFIG: &str = include_str!("../../../config/rookery.toml");
+pub const DEFAULT_CONFIG: &str = include_str!("../../../../config/rookery.toml");
 
 /// Why a configuration could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -142,18 +145,18 @@ pub struct Config {
     pub http: Option<HttpConfig>,
     /// `[components]`: the XEP-0114 listener (bound only when `[[component]]` blocks exist).
     #[serde(default, rename = "components")]
-    pub component_listener: crate::component::ComponentListener,
+    pub component_listener: crate::config::component::ComponentListener,
     /// `[[component]]`: external components (domain and shared secret).
     #[serde(default, rename = "component")]
-    pub components: Vec<crate::component::ComponentConfig>,
+    pub components: Vec<crate::config::component::ComponentConfig>,
     /// `[[client_proxy]]`: domains whose traffic is relayed to a client account (Jitsi's
     /// `focus.<domain>` → `focus@auth.<domain>`).
     #[serde(default, rename = "client_proxy")]
-    pub client_proxies: Vec<crate::client_proxy::ClientProxyConfig>,
+    pub client_proxies: Vec<crate::services::client_proxy::ClientProxyConfig>,
     /// `[jitsi]`: the standard Jitsi Meet hosts from one block (expanded into hosts, MUCs,
     /// the focus proxy and admins when the file is loaded).
     #[serde(default)]
-    pub jitsi: Option<crate::jitsi::JitsiProfile>,
+    pub jitsi: Option<crate::config::jitsi::JitsiProfile>,
 }
 
 /// A cross-origin permission: `true` (any origin), `false` (same origin only) or a list
@@ -358,7 +361,7 @@ impl Config {
     /// Adds a Jitsi profile's hosts, services and admins, then validates the result.
     pub fn with_jitsi(
         mut self,
-        profile: crate::jitsi::JitsiProfile,
+        profile: crate::config::jitsi::JitsiProfile,
         origin: &str,
     ) -> Result<Config, ConfigError> {
         profile
@@ -523,8 +526,9 @@ impl Config {
         }
         self.validate_token_verification()
             .map_err(|(key, reason)| invalid(&key, reason))?;
-        crate::component::validate(self).map_err(|(key, reason)| invalid(key, reason))?;
-        crate::client_proxy::validate(self).map_err(|(key, reason)| invalid(key, reason))?;
+        crate::config::component::validate(self).map_err(|(key, reason)| invalid(key, reason))?;
+        crate::services::client_proxy::validate(self)
+            .map_err(|(key, reason)| invalid(key, reason))?;
         Ok(())
     }
 

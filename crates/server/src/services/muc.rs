@@ -15,8 +15,8 @@ use rookery_proto::{Element, Jid, SharedStanza, StanzaError, StanzaErrorConditio
 use tokio::sync::mpsc;
 
 use crate::core::{Core, DomainService, Identity, Sender};
-use crate::muc_policy::{PolicyHook, ServerMapper, effective_policy_config};
 use crate::routing::{bounce, send_from_server};
+use crate::services::muc_policy::{PolicyHook, ServerMapper, effective_policy_config};
 
 /// Stanzas waiting for one room task before senders get `resource-constraint`.
 const ROOM_MAILBOX: usize = 65536;
@@ -40,7 +40,7 @@ struct Inner {
     /// Room-verification refusals of the policy hook, when there is one.
     refusals: Option<Arc<crate::metrics::Labelled>>,
     /// Token expiry deadlines (`token_expiry = "kick"`), when there is a policy hook.
-    expiries: Option<Arc<crate::muc_policy::Expiries>>,
+    expiries: Option<Arc<crate::services::muc_policy::Expiries>>,
     /// Admins of the host this service hangs under (`conference.example.com` → `example.com`).
     parent_admins: Vec<String>,
 }

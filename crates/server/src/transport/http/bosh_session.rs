@@ -24,7 +24,7 @@ use super::bosh_window::{RidPlace, RidWindow};
 use super::framed::{FramedSession, Out, header};
 use super::params::TransportParams;
 use crate::metrics::{ConnectionGuard, Transport};
-use crate::stream_management;
+use crate::session::stream_management;
 
 /// One HTTP request handed to the session task; the answer goes back on `reply`.
 #[derive(Debug)]
@@ -45,7 +45,7 @@ struct Task {
     svc: HttpService,
     sid: String,
     conn: FramedSession,
-    mailbox: mpsc::Receiver<crate::router::Outgoing>,
+    mailbox: mpsc::Receiver<crate::routing::table::Outgoing>,
     neg: Negotiated,
     window: RidWindow,
     ahead: BTreeMap<u64, Request>,

@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use crate::config::Config;
 use crate::core::{Core, DomainService, Sender};
-use crate::router::Outgoing;
+use crate::routing::table::Outgoing;
 use crate::routing::{bounce, send_from_server};
 
 /// `[[client_proxy]]`: one proxied domain.

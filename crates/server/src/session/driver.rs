@@ -13,9 +13,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::core::{Core, Identity, Sender};
 use crate::metrics::Transport;
-use crate::router::{Outgoing, SessionHandle};
 use crate::routing;
-use crate::stream_management::SmLink;
+use crate::routing::table::{Outgoing, SessionHandle};
+use crate::session::stream_management::SmLink;
 
 /// Directed-presence recipients remembered per session, so each is told about our
 /// disconnect (MUC rooms remove the occupant). Beyond this, further available directed
@@ -185,9 +185,17 @@ impl BoundSession {
         self.jid.as_ref()
     }
 
-    /// Who may resume this session over `transport` (see [`crate::stream_management`]).
-    pub fn owner(&self, transport: crate::metrics::Transport) -> crate::stream_management::Owner {
-        crate::stream_management::Owner::of(&self.domain, &self.node, &self.identity, transport)
+    /// Who may resume this session over `transport` (see [`crate::session::stream_management`]).
+    pub fn owner(
+        &self,
+        transport: crate::metrics::Transport,
+    ) -> crate::session::stream_management::Owner {
+        crate::session::stream_management::Owner::of(
+            &self.domain,
+            &self.node,
+            &self.identity,
+            transport,
+        )
     }
 
     /// Binds a resource; a session already bound to the same full JID is told `conflict`.

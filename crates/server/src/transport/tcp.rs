@@ -24,11 +24,11 @@ use tracing::Instrument;
 
 use crate::core::Core;
 use crate::metrics::{ConnectionGuard, LocalKindCounts, Transport};
-use crate::router::Outgoing;
-use crate::session_driver::{
+use crate::routing::table::Outgoing;
+use crate::session::driver::{
     BoundSession, CoreEnv, on_authenticated, on_bind, on_enable_sm, write_outgoing,
 };
-use crate::stream_management::{self, Ending, Hibernated, Mailbox, SmLink};
+use crate::session::stream_management::{self, Ending, Hibernated, Mailbox, SmLink};
 
 mod resumption;
 
@@ -222,7 +222,7 @@ impl Conversation {
                     identity,
                     mechanism,
                 } => {
-                    tracing::info!(%domain, user = crate::session_driver::login_label(&identity), %mechanism, "authenticated");
+                    tracing::info!(%domain, user = crate::session::driver::login_label(&identity), %mechanism, "authenticated");
                     self.bound = Some(on_authenticated(
                         &self.core,
                         Transport::Tcp,
@@ -443,7 +443,7 @@ async fn serve(
         while let Some((domain, token)) = conv.pending_token.take() {
             // Boxed: key fetching is a large future, and every idle connection's task would
             // otherwise carry its size.
-            let verdict = Box::pin(crate::session_driver::verify_session_token(
+            let verdict = Box::pin(crate::session::driver::verify_session_token(
                 &core,
                 &domain,
                 token.as_deref(),

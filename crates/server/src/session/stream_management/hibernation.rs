@@ -10,9 +10,9 @@ use rookery_proto::{Element, StanzaError, StanzaErrorCondition};
 
 use super::{Hibernated, Mailbox, Registry, SmLink, Takeover};
 use crate::core::Core;
-use crate::router::Outgoing;
 use crate::routing;
-use crate::session_driver::BoundSession;
+use crate::routing::table::Outgoing;
+use crate::session::driver::BoundSession;
 
 /// Gives a session to the connection that asked for it; if that connection gave up
 /// meanwhile, the session hibernates instead.

@@ -47,8 +47,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::core::{Core, Identity};
 use crate::metrics::Transport;
-use crate::router::Outgoing;
-use crate::session_driver::BoundSession;
+use crate::routing::table::Outgoing;
+use crate::session::driver::BoundSession;
 
 mod hibernation;
 

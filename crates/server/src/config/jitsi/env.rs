@@ -11,8 +11,8 @@ use std::path::PathBuf;
 use rookery_policy::TokenHostConfig;
 
 use super::profile::{JitsiAccount, JitsiAuth, JitsiProfile};
-use crate::component::Secret;
 use crate::config::{Config, CrossDomain, HttpConfig};
+use crate::services::component::Secret;
 
 /// A variable that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

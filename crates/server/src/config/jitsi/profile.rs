@@ -13,9 +13,9 @@ use rookery_policy::{MucPolicyConfig, TokenHostConfig};
 use rookery_proto::Jid;
 use serde::Deserialize;
 
-use crate::client_proxy::ClientProxyConfig;
-use crate::component::{ComponentConfig, Secret};
+use crate::config::component::{ComponentConfig, Secret};
 use crate::config::{Authentication, Config, HostConfig};
+use crate::services::client_proxy::ClientProxyConfig;
 
 /// How web participants authenticate on the main host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -501,7 +501,7 @@ password = "rp"
 
     #[test]
     fn the_shipped_profile_parses() {
-        let c = expand(include_str!("../../../../config/jitsi.toml")).unwrap();
+        let c = expand(include_str!("../../../../../config/jitsi.toml")).unwrap();
         assert_eq!(c.hosts[0].domain, "meet.example.com");
         assert_eq!(c.mucs.len(), 2);
         assert_eq!(c.client_proxies[0].domain, "focus.meet.example.com");

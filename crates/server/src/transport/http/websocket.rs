@@ -26,7 +26,7 @@ use super::cors::websocket_origin_allowed;
 use super::framed::{FramedSession, Out, header};
 use super::params::TransportParams;
 use crate::metrics::{ConnectionGuard, Transport};
-use crate::stream_management;
+use crate::session::stream_management;
 
 /// The RFC 7395 sub-protocol name.
 const SUBPROTOCOL: &str = "xmpp";

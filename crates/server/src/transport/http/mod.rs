@@ -4,7 +4,7 @@
 //!
 //! The transports only frame: each WebSocket connection and each BOSH session is one task
 //! that owns a sans-io [`rookery_c2s::Session`] and, once authenticated, a
-//! [`crate::session_driver::BoundSession`], exactly like the TCP transport.
+//! [`crate::session::driver::BoundSession`], exactly like the TCP transport.
 
 mod bosh;
 mod bosh_body;

@@ -8,9 +8,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{FramedSession, Out};
-use crate::router::Outgoing;
-use crate::session_driver::write_outgoing;
-use crate::stream_management::{self, Ending, Hibernated, Mailbox, SmLink, Takeover};
+use crate::routing::table::Outgoing;
+use crate::session::driver::write_outgoing;
+use crate::session::stream_management::{self, Ending, Hibernated, Mailbox, SmLink, Takeover};
 
 impl FramedSession {
     /// True while stream management is on (the transport runs the ack timer).

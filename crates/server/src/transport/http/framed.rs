@@ -15,11 +15,11 @@ use tokio_util::sync::CancellationToken;
 use super::params::TransportParams;
 use crate::core::Core;
 use crate::metrics::Transport;
-use crate::router::Outgoing;
-use crate::session_driver::{
+use crate::routing::table::Outgoing;
+use crate::session::driver::{
     BoundSession, CoreEnv, on_authenticated, on_bind, on_enable_sm, write_outgoing,
 };
-use crate::stream_management::{SmLink, bounce_undelivered};
+use crate::session::stream_management::{SmLink, bounce_undelivered};
 
 mod resumption;
 
@@ -177,7 +177,7 @@ impl FramedSession {
     pub async fn settle_token(&mut self) {
         while let Some((domain, token)) = self.pending_token.take() {
             let verdict =
-                crate::session_driver::verify_session_token(&self.core, &domain, token.as_deref())
+                crate::session::driver::verify_session_token(&self.core, &domain, token.as_deref())
                     .await;
             if let Err(reason) = &verdict {
                 self.core.metrics.token_refusals.inc(&[reason]);
@@ -302,7 +302,7 @@ impl FramedSession {
                     identity,
                     mechanism,
                 } => {
-                    tracing::info!(%domain, user = crate::session_driver::login_label(&identity), %mechanism, transport = ?self.transport, room = self.params.room.as_deref().unwrap_or(""), tenant = self.params.prefix.as_deref().unwrap_or(""), "authenticated");
+                    tracing::info!(%domain, user = crate::session::driver::login_label(&identity), %mechanism, transport = ?self.transport, room = self.params.room.as_deref().unwrap_or(""), tenant = self.params.prefix.as_deref().unwrap_or(""), "authenticated");
                     self.bound = Some(on_authenticated(
                         &self.core,
                         self.transport,
