@@ -13,30 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::core::Core;
 
-/// The client transports the counters are kept for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Transport {
-    /// TCP with STARTTLS.
-    Tcp,
-    /// RFC 7395 WebSocket.
-    WebSocket,
-    /// XEP-0124/0206 BOSH.
-    Bosh,
-}
-
-impl Transport {
-    /// Every transport, in rendering order.
-    pub const ALL: [Transport; 3] = [Transport::Tcp, Transport::WebSocket, Transport::Bosh];
-
-    /// The label value.
-    pub fn label(self) -> &'static str {
-        match self {
-            Transport::Tcp => "tcp",
-            Transport::WebSocket => "websocket",
-            Transport::Bosh => "bosh",
-        }
-    }
-}
+pub use crate::transport::Transport;
 
 /// One transport's counters.
 #[derive(Debug, Default)]

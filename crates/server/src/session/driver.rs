@@ -12,10 +12,10 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::core::{Core, Identity, Sender};
-use crate::metrics::Transport;
 use crate::routing;
 use crate::routing::table::{Outgoing, SessionHandle};
 use crate::session::stream_management::SmLink;
+use crate::transport::Transport;
 
 /// Directed-presence recipients remembered per session, so each is told about our
 /// disconnect (MUC rooms remove the occupant). Beyond this, further available directed
@@ -188,7 +188,7 @@ impl BoundSession {
     /// Who may resume this session over `transport` (see [`crate::session::stream_management`]).
     pub fn owner(
         &self,
-        transport: crate::metrics::Transport,
+        transport: crate::transport::Transport,
     ) -> crate::session::stream_management::Owner {
         crate::session::stream_management::Owner::of(
             &self.domain,

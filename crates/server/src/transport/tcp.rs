@@ -10,10 +10,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use rookery_c2s::{Action, Input, Session, TransportInfo, TransportKind, sm};
-use rookery_proto::{
-    Element, StreamErrorCondition, StreamEvent, StreamParser, XmlError, ns, stream_error,
-};
+use rookery_c2s::{Input, TransportInfo, TransportKind};
+use rookery_proto::{Element, StreamErrorCondition, StreamEvent, StreamParser, ns};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -24,13 +22,9 @@ use tracing::Instrument;
 
 use crate::core::Core;
 use crate::metrics::{ConnectionGuard, LocalKindCounts, Transport};
-use crate::routing::table::Outgoing;
-use crate::session::driver::{
-    BoundSession, CoreEnv, on_authenticated, on_bind, on_enable_sm, write_outgoing,
-};
-use crate::session::stream_management::{self, Ending, Hibernated, Mailbox, SmLink};
-
-mod resumption;
+use crate::session::conversation::{Conversation, Wire};
+use crate::session::stream_management::{self, SmLink};
+use crate::transport::http::TransportParams;
 
 /// A client connection before or after STARTTLS.
 enum Conn {
@@ -145,208 +139,80 @@ fn stream_header(id: &str, from: &str) -> Vec<u8> {
     out
 }
 
-struct Conversation {
-    core: Arc<Core>,
+/// What a TCP stream has to write, and its parser (restarted with the stream).
+struct TcpWire {
     parser: StreamParser,
-    session: Session,
     wbuf: Vec<u8>,
-    header_sent: bool,
-    closing: bool,
     start_tls: bool,
-    bound: Option<BoundSession>,
-    kill: CancellationToken,
-    tx: mpsc::Sender<Outgoing>,
-    /// A token to verify before SASL can finish: `(host, token)`.
-    pending_token: Option<(String, Option<String>)>,
-    /// Stream management, once enabled or resumed.
-    sm: Option<SmLink>,
-    /// A `<resume/>` waiting for the old session: `(previd, h)`.
-    pending_resume: Option<(String, u32)>,
-    /// The mailbox and kill token of a resumed session, for the connection loop to adopt.
-    adopted: Option<(mpsc::Receiver<Outgoing>, CancellationToken)>,
     /// Stanzas written since the last flush into the shared metrics (once per wakeup).
     out_counts: LocalKindCounts,
 }
 
-impl Conversation {
-    fn write_error(&mut self, cond: StreamErrorCondition, text: &str) {
-        self.write_error_element(&stream_error(cond, Some(text)));
+impl Wire for TcpWire {
+    fn context_ns(&self) -> &'static str {
+        ns::CLIENT
     }
 
-    fn write_error_element(&mut self, error: &Element) {
-        if self.closing {
-            return;
+    fn header(&mut self, id: &str, from: &str) {
+        self.wbuf.extend_from_slice(&stream_header(id, from));
+    }
+
+    fn element(&mut self, write: &mut dyn FnMut(&mut Vec<u8>)) {
+        write(&mut self.wbuf);
+    }
+
+    fn mark(&self) -> usize {
+        self.wbuf.len()
+    }
+
+    fn rollback(&mut self, mark: usize) {
+        self.wbuf.truncate(mark);
+    }
+
+    fn end(&mut self, error: Option<&Element>) {
+        if let Some(e) = error {
+            rookery_proto::serialize::write_element(&mut self.wbuf, e, ns::CLIENT);
         }
-        if !self.header_sent {
-            let host = self
-                .session
-                .host()
-                .map(|h| h.domain.clone())
-                .unwrap_or_default();
-            self.wbuf.extend_from_slice(&stream_header("error", &host));
-            self.header_sent = true;
-        }
-        rookery_proto::serialize::write_element(&mut self.wbuf, error, ns::CLIENT);
         self.wbuf.extend_from_slice(b"</stream:stream>");
-        self.closing = true;
-        self.core.metrics.stream_error(Transport::Tcp);
     }
 
-    fn send(&mut self, el: &Element) {
-        rookery_proto::serialize::write_element(&mut self.wbuf, el, ns::CLIENT);
+    fn restart(&mut self) {
+        self.parser.reset();
     }
 
-    fn run_actions(&mut self, actions: Vec<Action>) {
-        for a in actions {
-            if self.closing {
-                return;
-            }
-            match a {
-                Action::OpenStream { id, from } => {
-                    self.wbuf.extend_from_slice(&stream_header(&id, &from));
-                    self.header_sent = true;
-                }
-                Action::Send(el) => {
-                    if !self.session.is_authenticated() {
-                        self.core.metrics.observe_negotiation(&el);
-                    }
-                    self.send(&el);
-                }
-                Action::StartTls => self.start_tls = true,
-                Action::Restart => {
-                    self.parser.reset();
-                    self.header_sent = false;
-                }
-                Action::Authenticated {
-                    domain,
-                    identity,
-                    mechanism,
-                } => {
-                    tracing::info!(%domain, user = crate::session::driver::login_label(&identity), %mechanism, "authenticated");
-                    self.bound = Some(on_authenticated(
-                        &self.core,
-                        Transport::Tcp,
-                        &domain,
-                        identity,
-                        mechanism.as_str(),
-                    ));
-                }
-                Action::VerifyToken { domain, token } => {
-                    self.pending_token = Some((domain, token));
-                }
-                Action::Bind { resource, iq_id } => {
-                    let Some(b) = self.bound.as_mut() else {
-                        self.write_error(StreamErrorCondition::NotAuthorized, "not authenticated");
-                        return;
-                    };
-                    let more = on_bind(
-                        &self.core,
-                        b,
-                        &mut self.session,
-                        resource,
-                        &iq_id,
-                        &self.tx,
-                        &self.kill,
-                    );
-                    self.run_actions(more);
-                }
-                Action::Route(el) => {
-                    if let Some(b) = self.bound.as_mut() {
-                        self.core.metrics.stanzas_in.count(&el.name);
-                        b.route(&self.core, el);
-                    }
-                }
-                Action::EnableSm { resume, max } => {
-                    let (link, more) = on_enable_sm(
-                        &self.core,
-                        self.bound.as_ref(),
-                        Transport::Tcp,
-                        resume,
-                        max,
-                        &mut self.session,
-                    );
-                    self.sm = Some(link);
-                    self.run_actions(more);
-                }
-                Action::SmAck(h) => {
-                    if let Some(Err(e)) = self.sm.as_mut().map(|l| l.ack(h)) {
-                        self.write_error_element(&e.stream_error());
-                    }
-                }
-                Action::Resume { previd, h } => self.pending_resume = Some((previd, h)),
-                Action::Close(err) => {
-                    match err {
-                        Some((cond, text)) => self.write_error(cond, &text),
-                        None => {
-                            self.wbuf.extend_from_slice(b"</stream:stream>");
-                            self.closing = true;
-                        }
-                    }
-                    return;
-                }
-            }
-        }
+    fn start_tls(&mut self) -> bool {
+        self.start_tls = true;
+        true
     }
 
-    /// Writes one mailbox item (stream management keeps it until acknowledged).
-    fn deliver(&mut self, item: Outgoing) {
-        if self.closing {
-            if self.sm.is_some() {
-                stream_management::bounce_undelivered(&self.core, item);
-            }
-            return;
-        }
-        if let Outgoing::Close(cond, text) = item {
-            return self.write_error(cond, &text);
-        }
-        let mark = self.wbuf.len();
-        if let Some(kind) = write_outgoing(&mut self.wbuf, &item, ns::CLIENT) {
-            self.out_counts.count(kind);
-        }
-        let Some(link) = self.sm.as_mut() else { return };
-        match link.push(item) {
-            Ok(false) => {}
-            Ok(true) => self.send(&sm::request()),
-            Err(item) => {
-                self.wbuf.truncate(mark);
-                stream_management::bounce_undelivered(&self.core, item);
-                self.write_error(
-                    StreamErrorCondition::ResourceConstraint,
-                    "too many unacknowledged stanzas",
-                );
-            }
-        }
+    fn count_out(&mut self, _core: &Core, kind: &str) {
+        self.out_counts.count(kind);
     }
+}
 
+type TcpConversation = Conversation<TcpWire>;
+
+impl Conversation<TcpWire> {
     fn on_bytes(&mut self, data: &[u8]) {
-        self.parser.feed(data);
+        self.wire.parser.feed(data);
         loop {
-            if self.closing || self.start_tls || self.pending_resume.is_some() {
+            if self.closing || self.wire.start_tls || self.resume_pending() {
                 return;
             }
-            match self.parser.next_event() {
+            match self.wire.parser.next_event() {
                 Ok(None) => return,
-                Ok(Some(ev)) => {
-                    let input = match ev {
-                        StreamEvent::Open(h) => Input::Open(h),
-                        StreamEvent::Element(el) => Input::Element(el),
-                        StreamEvent::Close => Input::Close,
-                    };
-                    let env = CoreEnv(&self.core);
-                    let actions = self.session.handle(&env, input);
-                    self.run_actions(actions);
-                }
+                Ok(Some(ev)) => self.input(match ev {
+                    StreamEvent::Open(h) => Input::Open(h),
+                    StreamEvent::Element(el) => Input::Element(el),
+                    StreamEvent::Close => Input::Close,
+                }),
                 Err(e) => {
-                    self.xml_error(e);
+                    tracing::debug!("stream error: {e}");
+                    self.error(e.condition(), &e.text());
                     return;
                 }
             }
         }
-    }
-
-    fn xml_error(&mut self, e: XmlError) {
-        tracing::debug!("stream error: {e}");
-        self.write_error(e.condition(), &e.text());
     }
 }
 
@@ -360,28 +226,27 @@ async fn serve(
     let mut conn = Conn::Plain(tcp);
     let (tx, mut rx) = mpsc::channel(core.config.c2s_send_queue);
     let mut kill = CancellationToken::new();
-    let mut conv = Conversation {
-        core: core.clone(),
+    let wire = TcpWire {
         parser: StreamParser::new_stream(core.limits),
-        session: Session::new(TransportInfo {
-            starttls_available: true,
-            encrypted: false,
-            sm_available: true,
-            kind: TransportKind::Tcp,
-        }),
         wbuf: Vec::new(),
-        header_sent: false,
-        closing: false,
         start_tls: false,
-        bound: None,
-        kill: kill.clone(),
-        tx,
-        pending_token: None,
-        sm: None,
-        pending_resume: None,
-        adopted: None,
         out_counts: LocalKindCounts::default(),
     };
+    let info = TransportInfo {
+        starttls_available: true,
+        encrypted: false,
+        sm_available: true,
+        kind: TransportKind::Tcp,
+    };
+    let mut conv: TcpConversation = Conversation::new(
+        core.clone(),
+        Transport::Tcp,
+        info,
+        TransportParams::default(),
+        wire,
+        tx,
+        kill.clone(),
+    );
     let deadline =
         tokio::time::Instant::now() + Duration::from_secs(core.config.c2s_negotiation_timeout);
     let mut ack_timer = stream_management::ack_timer();
@@ -391,31 +256,31 @@ async fn serve(
     let mut takeover = None;
     loop {
         let bound = conv.session.is_bound();
-        let managed = conv.sm.is_some();
+        let managed = conv.sm_active();
         tokio::select! {
             biased;
             _ = kill.cancelled() => {
-                conv.write_error(StreamErrorCondition::PolicyViolation, "too many stanzas queued for this client: it does not read");
-                let _ = tokio::time::timeout(Duration::from_millis(100), conn.write_all(&conv.wbuf)).await;
+                conv.error(StreamErrorCondition::PolicyViolation, "too many stanzas queued for this client: it does not read");
+                let _ = tokio::time::timeout(Duration::from_millis(100), conn.write_all(&conv.wire.wbuf)).await;
                 break;
             }
             _ = core.shutdown.cancelled() => {
-                conv.write_error(StreamErrorCondition::SystemShutdown, "the server is shutting down");
-                let _ = tokio::time::timeout(Duration::from_millis(500), conn.write_all(&conv.wbuf)).await;
+                conv.error(StreamErrorCondition::SystemShutdown, "the server is shutting down");
+                let _ = tokio::time::timeout(Duration::from_millis(500), conn.write_all(&conv.wire.wbuf)).await;
                 break;
             }
-            t = SmLink::next_takeover(&mut conv.sm) => {
+            t = conv.next_takeover() => {
                 takeover = Some(t);
                 break;
             }
             _ = tokio::time::sleep_until(deadline), if !bound => {
-                conv.write_error(StreamErrorCondition::ConnectionTimeout, "authentication and resource binding took too long");
+                conv.error(StreamErrorCondition::ConnectionTimeout, "authentication and resource binding took too long");
             }
             input = conn.wait_input(&mut tls_buf) => match input {
                 Readiness::PlainReady(Err(_)) | Readiness::Tls(Ok(0) | Err(_)) => break,
                 Readiness::Tls(Ok(n)) => {
                     conv.on_bytes(tls_buf.get(..n).unwrap_or_default());
-                    conv.parser.shrink_if_idle();
+                    conv.wire.parser.shrink_if_idle();
                 }
                 Readiness::PlainReady(Ok(())) => {
                     let mut chunk = [0u8; 8192];
@@ -423,7 +288,7 @@ async fn serve(
                         Ok(0) => break,
                         Ok(n) => {
                             conv.on_bytes(chunk.get(..n).unwrap_or_default());
-                            conv.parser.shrink_if_idle();
+                            conv.wire.parser.shrink_if_idle();
                         }
                         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                         Err(_) => break,
@@ -440,44 +305,33 @@ async fn serve(
             }
             _ = ack_timer.tick(), if managed => conv.ack_tick(),
         }
-        while let Some((domain, token)) = conv.pending_token.take() {
-            // Boxed: key fetching is a large future, and every idle connection's task would
-            // otherwise carry its size.
-            let verdict = Box::pin(crate::session::driver::verify_session_token(
-                &core,
-                &domain,
-                token.as_deref(),
-            ))
-            .await;
-            if let Err(reason) = &verdict {
-                core.metrics.token_refusals.inc(&[reason]);
-            }
-            let more = conv.session.token_verdict(verdict);
-            conv.run_actions(more);
+        if conv.token_pending() {
+            conv.settle_token().await;
         }
-        while conv.pending_resume.is_some() {
+        while conv.resume_pending() {
             Box::pin(conv.settle_resume()).await;
-            if let Some((new_rx, new_kill)) = conv.adopted.take() {
+            if let Some((new_rx, new_kill)) = conv.take_adopted() {
                 rx = new_rx;
                 kill = new_kill;
             }
             // Elements that arrived behind the <resume/> are still in the parser.
             conv.on_bytes(&[]);
         }
-        core.metrics.stanzas_out.add(&mut conv.out_counts);
-        if !conv.wbuf.is_empty() {
+        core.metrics.stanzas_out.add(&mut conv.wire.out_counts);
+        if !conv.wire.wbuf.is_empty() {
             let wrote = tokio::select! {
-                r = conn.write_all(&conv.wbuf) => r.is_ok(),
+                r = conn.write_all(&conv.wire.wbuf) => r.is_ok(),
                 _ = kill.cancelled() => false,
                 // A peer that stopped reading must not keep its session from resuming
-                // elsewhere; what was not written is in the unacknowledged queue.
+                // elsewhere; what was not written is in the unacknowledged queue. (Borrows
+                // only the link: the write borrows the buffer.)
                 t = SmLink::next_takeover(&mut conv.sm) => {
                     takeover = Some(t);
                     false
                 }
             };
             // Idle sessions keep no write buffer; a new one per wakeup costs one allocation.
-            conv.wbuf = Vec::new();
+            conv.wire.wbuf = Vec::new();
             if !wrote {
                 break;
             }
@@ -486,8 +340,8 @@ async fn serve(
             let _ = tokio::time::timeout(Duration::from_millis(200), conn.shutdown()).await;
             break;
         }
-        if conv.start_tls {
-            conv.start_tls = false;
+        if conv.wire.start_tls {
+            conv.wire.start_tls = false;
             let domain = conv
                 .session
                 .host()
@@ -505,7 +359,7 @@ async fn serve(
                 Ok(Ok(s)) => {
                     conn = Conn::Tls(Box::new(s));
                     tls_buf = vec![0u8; 4096];
-                    conv.parser.reset();
+                    conv.wire.parser.reset();
                     conv.header_sent = false;
                     conv.session.tls_established();
                 }
@@ -516,41 +370,15 @@ async fn serve(
             }
         }
     }
-    let ending = if conv.closing {
-        Ending::Closed
-    } else {
-        Ending::Lost
-    };
-    let handled = conv.session.sm_handled().unwrap_or(0);
-    let Some(bound) = conv.bound.take() else {
-        return;
-    };
-    let mailbox = Mailbox {
-        tx: conv.tx.clone(),
-        rx,
-        kill,
-    };
-    match (takeover, conv.sm.take()) {
-        (Some(t), Some(link)) => {
-            stream_management::hand_over(
-                &core,
-                t,
-                Hibernated {
-                    bound,
-                    mailbox,
-                    link,
-                    handled,
-                },
-            );
-            // Best effort: the old connection is probably dead already.
-            conv.wbuf.clear();
-            conv.write_error(
-                StreamErrorCondition::Conflict,
-                "the session was resumed on another connection",
-            );
-            let _ =
-                tokio::time::timeout(Duration::from_millis(100), conn.write_all(&conv.wbuf)).await;
-        }
-        (_, link) => stream_management::finish(&core, bound, mailbox, link, handled, ending),
+    let ending = conv.ending();
+    if conv.finish(rx, ending, takeover) {
+        // Best effort: the old connection is probably dead already.
+        conv.wire.wbuf.clear();
+        conv.error(
+            StreamErrorCondition::Conflict,
+            "the session was resumed on another connection",
+        );
+        let _ =
+            tokio::time::timeout(Duration::from_millis(100), conn.write_all(&conv.wire.wbuf)).await;
     }
 }

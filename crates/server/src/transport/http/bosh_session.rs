@@ -79,7 +79,7 @@ pub fn spawn(
         let core = svc.core.clone();
         let (tx, rx) = mpsc::channel(core.config.c2s_send_queue);
         let kill = CancellationToken::new();
-        let conn = FramedSession::new(core, Transport::Bosh, params, tx, kill.clone());
+        let conn = FramedSession::open(core, Transport::Bosh, params, tx, kill.clone());
         let mut task = Task {
             sid: sid.clone(),
             conn,

@@ -14,7 +14,7 @@ mod bosh_window;
 mod cors;
 mod framed;
 mod health;
-mod params;
+pub(crate) mod params;
 mod websocket;
 
 use std::sync::Arc;

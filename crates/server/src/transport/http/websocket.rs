@@ -232,7 +232,8 @@ async fn run(svc: HttpService, params: TransportParams, mut socket: WebSocket) {
     let core = svc.core.clone();
     let (tx, mut rx) = mpsc::channel(core.config.c2s_send_queue);
     let mut kill = CancellationToken::new();
-    let mut conn = FramedSession::new(core.clone(), Transport::WebSocket, params, tx, kill.clone());
+    let mut conn =
+        FramedSession::open(core.clone(), Transport::WebSocket, params, tx, kill.clone());
     let frame_limit = svc.config.websocket_frame_limit;
     let deadline = Instant::now() + Duration::from_secs(core.config.c2s_negotiation_timeout);
     let ping_every = Duration::from_secs(svc.config.websocket_ping_interval.max(1));

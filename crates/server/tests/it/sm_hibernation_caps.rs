@@ -8,16 +8,13 @@
     clippy::panic
 )]
 
-mod common;
-mod sm_support;
-
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
+use crate::sm_support::*;
 use rookery_proto::{Element, ns};
 use rookery_server::metrics::SmCounters;
-use sm_support::*;
 use tokio::net::TcpStream;
 
 /// Waits, within one test step, until `cond` holds for the server's SM counters (the server

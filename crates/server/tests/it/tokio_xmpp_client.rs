@@ -10,9 +10,7 @@
     clippy::panic
 )]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use futures_util::StreamExt;
 use rookery_proto::ns;
 use std::collections::BTreeSet;

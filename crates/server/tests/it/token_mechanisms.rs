@@ -11,11 +11,9 @@
     clippy::panic
 )]
 
-mod common;
-
 use std::net::SocketAddr;
 
-use common::*;
+use crate::common::*;
 use futures_util::{SinkExt, StreamExt};
 use rookery_proto::{Element, ns};
 use rookery_server::Config;

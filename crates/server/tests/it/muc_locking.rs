@@ -9,10 +9,8 @@
     clippy::panic
 )]
 
-mod common;
-
-use common::muc::*;
-use common::*;
+use crate::common::muc::*;
+use crate::common::*;
 use rookery_proto::{Element, ns};
 
 const ROOM: &str = "lobby@conference.localhost";

@@ -8,11 +8,9 @@
     clippy::panic
 )]
 
-mod common;
-
 use std::net::SocketAddr;
 
-use common::*;
+use crate::common::*;
 use futures_util::{SinkExt, StreamExt};
 use rookery_proto::{Element, Limits, StreamEvent, StreamParser, ns};
 use tokio::net::TcpStream;

@@ -11,13 +11,11 @@
     clippy::panic
 )]
 
-mod common;
-
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use common::muc::*;
-use common::*;
+use crate::common::muc::*;
+use crate::common::*;
 use rookery_proto::ns;
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;

@@ -8,9 +8,7 @@
     clippy::panic
 )]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use rookery_proto::{StreamEvent, ns};
 use tokio::net::TcpStream;
 

@@ -9,10 +9,8 @@
     clippy::panic
 )]
 
-mod common;
-
-use common::muc::*;
-use common::*;
+use crate::common::muc::*;
+use crate::common::*;
 use rookery_proto::ns;
 
 const MUC: &str = "[[muc]]\ndomain = \"conference.localhost\"\nmuc_room_locking = false\n";
@@ -144,7 +142,7 @@ async fn forwarded_iq_fails_back_when_the_responder_goes_away() {
 #[tokio::test]
 async fn a_slow_occupant_is_disconnected_and_leaves_the_room() {
     let srv = start(
-        common::test_config(&format!("c2s_send_queue = 64\n{MUC}")),
+        crate::common::test_config(&format!("c2s_send_queue = 64\n{MUC}")),
         &[],
     )
     .await;

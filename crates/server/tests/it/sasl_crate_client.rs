@@ -9,10 +9,8 @@
     clippy::panic
 )]
 
-mod common;
-
-use common::sasl_client::{ScramKind, scram};
-use common::*;
+use crate::common::sasl_client::{ScramKind, scram};
+use crate::common::*;
 use rookery_proto::ns;
 use sasl::common::ChannelBinding;
 

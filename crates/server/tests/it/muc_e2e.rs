@@ -7,9 +7,7 @@
     clippy::panic
 )]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use rookery_proto::ns;
 
 const MUC: &str = "[[muc]]\ndomain = \"conference.localhost\"\nmuc_room_locking = false\n";
@@ -27,7 +25,7 @@ fn statuses(p: &rookery_proto::Element) -> Vec<String> {
 
 #[tokio::test]
 async fn create_join_groupchat_iq_forwarding_and_leave() {
-    let mut cfg = common::test_config("");
+    let mut cfg = crate::common::test_config("");
     let extra = rookery_server::Config::parse(MUC, "muc").unwrap();
     cfg.mucs = extra.mucs;
     let srv = start(cfg, &[]).await;

@@ -12,12 +12,10 @@
     clippy::panic
 )]
 
-mod common;
-
 use std::net::SocketAddr;
 
+use crate::common::*;
 use base64::Engine;
-use common::*;
 use futures_util::{SinkExt, StreamExt};
 use rookery_proto::{Element, Limits, StreamEvent, StreamParser, ns};
 use rookery_server::Config;

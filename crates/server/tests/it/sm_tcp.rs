@@ -8,12 +8,9 @@
     clippy::panic
 )]
 
-mod common;
-mod sm_support;
-
-use common::*;
+use crate::common::*;
+use crate::sm_support::*;
 use rookery_proto::{Element, ns};
-use sm_support::*;
 use tokio::net::TcpStream;
 
 fn is_failed_not_found(e: &Element) -> bool {

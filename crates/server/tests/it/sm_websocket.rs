@@ -9,15 +9,12 @@
     clippy::panic
 )]
 
-mod common;
-mod sm_support;
-
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 
-use common::*;
+use crate::common::*;
+use crate::sm_support::*;
 use rookery_proto::{Jid, ns};
-use sm_support::*;
 
 const HTTP: &str = "[http]\nlisten = [\"127.0.0.1:0\"]\n";
 

@@ -8,11 +8,9 @@
     clippy::panic
 )]
 
-mod common;
-
 use std::net::SocketAddr;
 
-use common::*;
+use crate::common::*;
 use rookery_proto::{Element, ns};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

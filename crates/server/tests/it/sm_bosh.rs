@@ -8,14 +8,11 @@
     clippy::panic
 )]
 
-mod common;
-mod sm_support;
-
 use std::net::SocketAddr;
 
-use common::*;
+use crate::common::*;
+use crate::sm_support::{body, chat};
 use rookery_proto::{Element, Limits, StreamEvent, StreamParser, ns};
-use sm_support::{body, chat};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

@@ -7,10 +7,8 @@
     clippy::panic
 )]
 
-mod common;
-
+use crate::common::*;
 use base64::Engine;
-use common::*;
 use rookery_proto::{Element, ns};
 use rookery_server::Config;
 use rookery_server::store::Store;

@@ -8,14 +8,11 @@
     clippy::panic
 )]
 
-mod common;
-mod sm_support;
-
 use std::net::SocketAddr;
 
+use crate::common::*;
+use crate::sm_support::*;
 use base64::Engine;
-use common::*;
-use sm_support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

@@ -12,11 +12,9 @@
     clippy::panic
 )]
 
-mod common;
-
-use common::muc::*;
-use common::sasl_client::ScramKind;
-use common::*;
+use crate::common::muc::*;
+use crate::common::sasl_client::ScramKind;
+use crate::common::*;
 use rookery_proto::ns;
 
 const MUC: &str = "internal-muc.localhost";

@@ -10,12 +10,10 @@
     clippy::panic
 )]
 
-mod common;
-
 use std::path::Path;
 
-use common::muc::*;
-use common::*;
+use crate::common::muc::*;
+use crate::common::*;
 use rookery_proto::ns;
 use rookery_server::store::Store;
 use tokio::net::TcpStream;

@@ -10,10 +10,8 @@
     clippy::panic
 )]
 
-mod common;
-
-use common::muc::*;
-use common::*;
+use crate::common::muc::*;
+use crate::common::*;
 use rookery_proto::{Element, ns};
 use tokio::net::TcpStream;
 

@@ -6,9 +6,7 @@
     clippy::panic
 )]
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use rookery_proto::ns;
 
 #[tokio::test]
