@@ -3,48 +3,10 @@
 use std::collections::BTreeMap;
 
 use rookery_proto::{Jid, StanzaErrorCondition};
-use serde::{Deserialize, Serialize};
 
-/// A user's long-lived standing in a room, ordered from least to most privileged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Affiliation {
-    /// Banned: may not enter.
-    Outcast,
-    /// No affiliation.
-    None,
-    /// On the member list.
-    Member,
-    /// Room administrator.
-    Admin,
-    /// Room owner.
-    Owner,
-}
-
-impl Affiliation {
-    /// The wire value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Affiliation::Outcast => "outcast",
-            Affiliation::None => "none",
-            Affiliation::Member => "member",
-            Affiliation::Admin => "admin",
-            Affiliation::Owner => "owner",
-        }
-    }
-
-    /// Parses the wire value.
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "outcast" => Affiliation::Outcast,
-            "none" => Affiliation::None,
-            "member" => Affiliation::Member,
-            "admin" => Affiliation::Admin,
-            "owner" => Affiliation::Owner,
-            _ => return None,
-        })
-    }
-}
+/// A user's long-lived standing in a room, ordered from least to most privileged. The type
+/// is `rookery-policy`'s, so an affiliation granted from a token needs no translation.
+pub use rookery_policy::Affiliation;
 
 /// One stored affiliation (never `None`: absence means none).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use rookery_proto::{Element, ErrorType, StanzaError, StanzaErrorCondition};
+
 use crate::claims::Subject;
 
 /// Namespace of the Jitsi-specific error code element (`<room-mismatch xmlns=.../>`).
@@ -119,6 +121,18 @@ impl Refusal {
             jitsi_code: code,
         }
     }
+
+    /// The stanza error of the one error presence: the condition with its type, the text
+    /// and the Jitsi code element.
+    pub fn into_stanza_error(self) -> StanzaError {
+        let (condition, kind) = match self.condition {
+            Condition::NotAllowed => (StanzaErrorCondition::NotAllowed, ErrorType::Cancel),
+        };
+        StanzaError::new(condition)
+            .with_type(kind)
+            .with_text(self.text)
+            .with_extra(Element::new(self.jitsi_code.as_str(), JITSI_ERROR_NS))
+    }
 }
 
 impl fmt::Display for Refusal {
@@ -158,5 +172,23 @@ impl Decision {
 
     pub(crate) fn refuse(code: JitsiCode, text: impl Into<String>) -> Self {
         Self::Refuse(Refusal::not_allowed(code, text))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_is_one_not_allowed_error_with_its_jitsi_code() {
+        let error = Refusal::not_allowed(JitsiCode::RoomMismatch, "Room and token mismatched")
+            .into_stanza_error();
+        assert_eq!(error.condition, StanzaErrorCondition::NotAllowed);
+        assert_eq!(error.kind, ErrorType::Cancel);
+        assert_eq!(error.text.as_deref(), Some("Room and token mismatched"));
+        assert_eq!(
+            error.extra,
+            vec![Element::new("room-mismatch", JITSI_ERROR_NS)]
+        );
     }
 }

@@ -1,11 +1,13 @@
 //! rookery-policy: the pure decisions of Rookery's Jitsi support.
 //!
-//! - [`SessionIdentity`]: who a session is, decided once at authentication; token sessions
-//!   carry [`TokenClaims`] built by [`TokenClaims::from_payload`], which refuses tokens
-//!   lacking a claim the host configuration requires.
+//! - [`Identity`]: who a session is, decided once at authentication and carried by the
+//!   server next to the session's `Jid`; token sessions carry [`TokenClaims`] built by
+//!   [`TokenClaims::from_payload`], which refuses tokens lacking a claim the host
+//!   configuration requires.
 //! - [`TenantMapper`] / [`RoomKey`]: `room@conference.tenant.base` <-> `[tenant]room@conference.base`.
 //! - [`MucPolicy::verify_room_access`]: Jitsi's room verification as a [`Decision`].
-//! - [`affiliation_from_token`]: owner/member from token claims.
+//! - [`Affiliation`] (the XEP-0045 one, which `rookery-muc` uses) and
+//!   [`affiliation_from_token`]: owner/member from token claims.
 //!
 //! No I/O, no async, no clocks: callers pass everything in.
 
@@ -29,8 +31,8 @@ pub use config::{
     KeyMode, MucPolicyConfig, SignatureAlgorithm, TokenConfigError, TokenExpiry, TokenHostConfig,
 };
 pub use decision::{Condition, Decision, Grant, JITSI_ERROR_NS, JitsiCode, Refusal, RoomAction};
-pub use identity::{SessionIdentity, bare_jid, domain_of};
-pub use room_policy::{AdminSources, MucPolicy, ROOM_MISMATCH_TEXT, verify_room_access};
+pub use identity::Identity;
+pub use room_policy::{AdminSources, MucPolicy, ROOM_MISMATCH_TEXT};
 pub use tenant::{
     AddressError, AddressForm, MAX_NAME_BYTES, MappedRoom, RoomAddress, RoomKey, TenantMapper,
     nodeprep,

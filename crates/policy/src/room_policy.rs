@@ -2,14 +2,17 @@
 //!
 //! [`MucPolicy`] is built once per MUC host from its configuration and the admin lists of
 //! the global config and its parent host; [`MucPolicy::verify_room_access`] decides every
-//! room pre-create and occupant pre-join.
+//! room pre-create and occupant pre-join from the session's JID and [`Identity`] as the
+//! server carries them.
 
 use std::collections::HashSet;
+
+use rookery_proto::Jid;
 
 use crate::claims::{RoomClaim, Subject, TokenClaims};
 use crate::config::MucPolicyConfig;
 use crate::decision::{Decision, Grant, JitsiCode, RoomAction};
-use crate::identity::{SessionIdentity, bare_jid};
+use crate::identity::Identity;
 use crate::tenant::{AddressError, RoomKey, TenantMapper};
 
 /// Jitsi's refusal text for a token that does not fit the room.
@@ -29,7 +32,9 @@ pub struct AdminSources<'a> {
 pub struct MucPolicy {
     muc_host: String,
     config: MucPolicyConfig,
+    /// Normalised bare JIDs (see [`normalised_bare`]).
     admins: HashSet<String>,
+    /// Normalised bare JIDs and domains.
     allowlist: HashSet<String>,
     aliases: HashSet<String>,
     mapper: TenantMapper,
@@ -44,12 +49,12 @@ impl MucPolicy {
             .iter()
             .chain(sources.global)
             .chain(sources.parent_host)
-            .map(|jid| bare_jid(jid))
+            .filter_map(|jid| normalised_bare(jid))
             .collect();
         let allowlist = config
             .token_verification_allowlist
             .iter()
-            .map(|jid| bare_jid(jid))
+            .filter_map(|jid| normalised_bare(jid))
             .collect();
         let aliases = config
             .token_domain_aliases
@@ -82,59 +87,58 @@ impl MucPolicy {
         &self.mapper
     }
 
-    /// Whether the session is an admin of the MUC host (any of the three lists).
-    pub fn is_admin(&self, identity: &SessionIdentity) -> bool {
-        self.admins.contains(&identity.bare_jid())
+    /// Whether `jid` (its bare form) is an admin of the MUC host (any of the three lists).
+    pub fn is_admin(&self, jid: &Jid) -> bool {
+        self.admins.contains(jid.bare_str())
     }
 
-    /// Whether the session's bare JID or domain is in `token_verification_allowlist`.
-    pub fn is_allowlisted(&self, identity: &SessionIdentity) -> bool {
-        self.allowlist.contains(&identity.bare_jid()) || self.allowlist.contains(&identity.domain())
+    /// Whether `jid`'s bare form or its domain is in `token_verification_allowlist`.
+    pub fn is_allowlisted(&self, jid: &Jid) -> bool {
+        self.allowlist.contains(jid.bare_str()) || self.allowlist.contains(jid.domain())
     }
 
-    /// Decides a room operation on a client-addressed room (`node@domain` of the room JID),
-    /// refusing addresses that do not map with `invalid-room-address`.
+    /// Decides a room operation by the session `jid` with `identity` on a client-addressed
+    /// room (`node@domain` of the room JID), refusing addresses that do not map with
+    /// `invalid-room-address`.
     pub fn verify_room_address(
         &self,
-        identity: &SessionIdentity,
+        jid: &Jid,
+        identity: &Identity,
         node: &str,
         domain: &str,
         action: RoomAction,
     ) -> Decision {
         match self.mapper.inbound(node, domain) {
-            Ok(mapped) => self.verify_room_access(identity, &mapped.key, action),
+            Ok(mapped) => self.verify_room_access(jid, identity, &mapped.key, action),
             Err(err) => Decision::refuse(JitsiCode::InvalidRoomAddress, address_text(&err)),
         }
     }
 
-    /// Decides a room create or join on room `room` of this service.
+    /// Decides a room create or join by the session `jid` with `identity` on room `room` of
+    /// this service.
     ///
     /// Order: admins pass; `restrict_room_creation` refuses other creators; allowlisted
     /// sessions pass; tokenless sessions pass only with `allow_empty_token`; token sessions
     /// are checked against the room (§4).
     pub fn verify_room_access(
         &self,
-        identity: &SessionIdentity,
+        jid: &Jid,
+        identity: &Identity,
         room: &RoomKey,
         action: RoomAction,
     ) -> Decision {
-        if self.is_admin(identity) {
+        if self.is_admin(jid) {
             return Decision::Allow(Grant::Admin);
         }
-        if action == RoomAction::Create && self.config.restrict_room_creation {
-            return Decision::refuse(
-                JitsiCode::RoomDoesNotExist,
-                "Room does not exist; only admins may create rooms",
-            );
+        if let Some(refusal) = self.creation_refusal(action) {
+            return refusal;
         }
-        if self.is_allowlisted(identity) {
+        if self.is_allowlisted(jid) {
             return Decision::Allow(Grant::Allowlisted);
         }
         match identity {
-            SessionIdentity::Token { claims, .. } => self.check_token(claims, room),
-            SessionIdentity::Guest { .. }
-            | SessionIdentity::Account { .. }
-            | SessionIdentity::Service { .. } => {
+            Identity::Token(claims) => self.check_token(claims, room),
+            Identity::Guest | Identity::Account | Identity::Service => {
                 if self.config.allow_empty_token {
                     Decision::Allow(Grant::Tokenless)
                 } else {
@@ -145,6 +149,31 @@ impl MucPolicy {
                 }
             }
         }
+    }
+
+    /// Decides a room create or join by a session that holds `claims` and is neither an
+    /// admin nor allowlisted: what the token alone is worth. `rookery token explain` asks
+    /// this, having a token but no session.
+    pub fn verify_token(
+        &self,
+        claims: &TokenClaims,
+        room: &RoomKey,
+        action: RoomAction,
+    ) -> Decision {
+        if let Some(refusal) = self.creation_refusal(action) {
+            return refusal;
+        }
+        self.check_token(claims, room)
+    }
+
+    /// The refusal of a create by someone other than an admin, under `restrict_room_creation`.
+    fn creation_refusal(&self, action: RoomAction) -> Option<Decision> {
+        (action == RoomAction::Create && self.config.restrict_room_creation).then(|| {
+            Decision::refuse(
+                JitsiCode::RoomDoesNotExist,
+                "Room does not exist; only admins may create rooms",
+            )
+        })
     }
 
     fn check_token(&self, claims: &TokenClaims, room: &RoomKey) -> Decision {
@@ -270,14 +299,11 @@ impl MucPolicy {
     }
 }
 
-/// Free-function form of [`MucPolicy::verify_room_access`].
-pub fn verify_room_access(
-    identity: &SessionIdentity,
-    room: &RoomKey,
-    policy: &MucPolicy,
-    action: RoomAction,
-) -> Decision {
-    policy.verify_room_access(identity, room, action)
+/// The bare form of a configured JID or domain as [`Jid`] normalises it (localpart and
+/// domain case-folded, resource dropped), to compare with a session's [`Jid::bare_str`]. An
+/// entry that is not a JID could match no session and is left out.
+fn normalised_bare(entry: &str) -> Option<String> {
+    Jid::parse(entry).ok().map(|jid| jid.bare_str().to_owned())
 }
 
 fn mismatch(detail: &str) -> Decision {

@@ -1,19 +1,36 @@
 //! Table-driven tests of room verification and affiliation: every rule of §4/§5 and every
 //! room row of the §7 table, with domain verification on and off.
 
+use std::sync::Arc;
+
+use rookery_proto::Jid;
 use serde_json::{Value, json};
 
 use crate::{
-    AdminSources, Affiliation, ClaimRequirements, Decision, Grant, JitsiCode, MucPolicy,
-    MucPolicyConfig, RoomAction, RoomKey, SessionIdentity, TokenClaims, affiliation_from_token,
+    AdminSources, Affiliation, ClaimRequirements, Decision, Grant, Identity, JitsiCode, MucPolicy,
+    MucPolicyConfig, RoomAction, RoomKey, TokenClaims, affiliation_from_token,
 };
 
 const BASE: &str = "meet.example.com";
 const MUC: &str = "conference.meet.example.com";
 const FOCUS: &str = "focus@auth.meet.example.com";
 
+/// A session as the server carries it: its JID and its identity.
+#[derive(Debug, Clone)]
+struct Session {
+    jid: Jid,
+    identity: Identity,
+}
+
+fn session(jid: &str, identity: Identity) -> Session {
+    Session {
+        jid: Jid::parse(jid).unwrap(),
+        identity,
+    }
+}
+
 /// Profile A token defaults; `changes` entries override, `null` removes.
-fn token(changes: Value) -> SessionIdentity {
+fn token(changes: Value) -> Session {
     let mut payload = json!({
         "iss": "app", "aud": "jitsi", "sub": BASE, "room": "standup", "exp": 4_000_000_000u64
     })
@@ -29,7 +46,10 @@ fn token(changes: Value) -> SessionIdentity {
     }
     // Requirements off: the policy must stay safe even with claims the host did not require.
     let claims = TokenClaims::from_payload(&payload, ClaimRequirements::default()).unwrap();
-    SessionIdentity::token("c0ffee@meet.example.com/web", claims)
+    session(
+        "c0ffee@meet.example.com/web",
+        Identity::Token(Arc::new(claims)),
+    )
 }
 
 fn profile_a(domain_verification: bool) -> MucPolicyConfig {
@@ -64,9 +84,9 @@ type Row = (&'static str, Value, &'static str, &'static str, Want);
 
 fn run(policy: &MucPolicy, rows: &[Row]) {
     for (what, changes, node, domain, want) in rows {
-        let identity = token(changes.clone());
+        let s = token(changes.clone());
         for action in [RoomAction::Create, RoomAction::Join] {
-            let decision = policy.verify_room_address(&identity, node, domain, action);
+            let decision = policy.verify_room_address(&s.jid, &s.identity, node, domain, action);
             assert_eq!(
                 outcome(&decision),
                 *want,
@@ -613,23 +633,31 @@ fn tenant_rooms_need_the_base_domain() {
         AdminSources::default(),
     );
     let room = RoomKey::new(Some("acme"), "standup").unwrap();
-    let decision =
-        other.verify_room_access(&token(json!({"sub": "acme"})), &room, RoomAction::Join);
+    let acme = token(json!({"sub": "acme"}));
+    let decision = other.verify_room_access(&acme.jid, &acme.identity, &room, RoomAction::Join);
     assert_eq!(outcome(&decision), Want::Allow, "mapped domain is this MUC");
     let odd = MucPolicy::new(
         "internal.meet.example.com",
         profile_a(true),
         AdminSources::default(),
     );
-    let decision = odd.verify_room_access(&token(json!({"sub": "acme"})), &room, RoomAction::Join);
+    let decision = odd.verify_room_access(&acme.jid, &acme.identity, &room, RoomAction::Join);
     assert_eq!(
         outcome(&decision),
         Want::Refuse(JitsiCode::InvalidRoomAddress)
     );
 }
 
-fn account(jid: &str) -> SessionIdentity {
-    SessionIdentity::Account { jid: jid.into() }
+fn account(jid: &str) -> Session {
+    session(jid, Identity::Account)
+}
+
+fn guest(jid: &str) -> Session {
+    session(jid, Identity::Guest)
+}
+
+fn service(jid: &str) -> Session {
+    session(jid, Identity::Service)
 }
 
 #[test]
@@ -659,8 +687,9 @@ fn admins_are_the_union_of_three_lists_the_seed_regression() {
     ] {
         for r in [&room, &tenant_room] {
             for action in [RoomAction::Create, RoomAction::Join] {
+                let s = account(jid);
                 assert_eq!(
-                    policy.verify_room_access(&account(jid), r, action),
+                    policy.verify_room_access(&s.jid, &s.identity, r, action),
                     Decision::Allow(Grant::Admin),
                     "{jid} {r} {action:?}"
                 );
@@ -668,11 +697,9 @@ fn admins_are_the_union_of_three_lists_the_seed_regression() {
         }
     }
     // Not an admin: password account without a token.
-    let decision = policy.verify_room_access(
-        &account("someone@auth.meet.example.com"),
-        &room,
-        RoomAction::Join,
-    );
+    let someone = account("someone@auth.meet.example.com");
+    let decision =
+        policy.verify_room_access(&someone.jid, &someone.identity, &room, RoomAction::Join);
     assert_eq!(
         outcome(&decision),
         Want::Refuse(JitsiCode::AuthenticationRequired)
@@ -686,7 +713,7 @@ fn admins_are_the_union_of_three_lists_the_seed_regression() {
             parent_host: &[],
         },
     );
-    assert!(!global_only.is_admin(&account(FOCUS)));
+    assert!(!global_only.is_admin(&account(FOCUS).jid));
 }
 
 #[test]
@@ -700,18 +727,16 @@ fn restrict_room_creation() {
     let policy = policy(config);
     let room = RoomKey::new(None, "standup").unwrap();
     let jibri = account("jibri@recorder.meet.example.com/r");
-    let guest = SessionIdentity::Guest {
-        jid: "g@guest.meet.example.com".into(),
-    };
-    for identity in [token(json!({})), jibri, guest] {
-        let create = policy.verify_room_access(&identity, &room, RoomAction::Create);
+    let guest = guest("g@guest.meet.example.com");
+    for s in [token(json!({})), jibri, guest] {
+        let create = policy.verify_room_access(&s.jid, &s.identity, &room, RoomAction::Create);
         assert_eq!(
             outcome(&create),
             Want::Refuse(JitsiCode::RoomDoesNotExist),
-            "{identity:?}"
+            "{s:?}"
         );
-        let join = policy.verify_room_access(&identity, &room, RoomAction::Join);
-        assert!(join.is_allowed(), "{identity:?} {join:?}");
+        let join = policy.verify_room_access(&s.jid, &s.identity, &room, RoomAction::Join);
+        assert!(join.is_allowed(), "{s:?} {join:?}");
     }
 }
 
@@ -730,48 +755,37 @@ fn allowlisted_services_skip_verification() {
         (account("jibri@recorder.meet.example.com/abc"), true),
         (account("other@recorder.meet.example.com"), false),
         (account("transcriber@jigasi.meet.example.com/x"), true),
-        (
-            SessionIdentity::Service {
-                jid: "jigasi.meet.example.com".into(),
-            },
-            true,
-        ),
-        (
-            SessionIdentity::Service {
-                jid: "speakerstats.meet.example.com".into(),
-            },
-            false,
-        ),
+        (service("jigasi.meet.example.com"), true),
+        (service("speakerstats.meet.example.com"), false),
     ];
-    for (identity, allowlisted) in cases {
-        let decision = policy.verify_room_access(&identity, &room, RoomAction::Create);
+    for (s, allowlisted) in cases {
+        let decision = policy.verify_room_access(&s.jid, &s.identity, &room, RoomAction::Create);
         let want = if allowlisted {
             Decision::Allow(Grant::Allowlisted)
         } else {
             decision.clone()
         };
-        assert_eq!(decision, want, "{identity:?}");
-        assert_eq!(decision.is_allowed(), allowlisted, "{identity:?}");
+        assert_eq!(decision, want, "{s:?}");
+        assert_eq!(decision.is_allowed(), allowlisted, "{s:?}");
     }
 }
 
 #[test]
 fn tokenless_guests() {
     let room = RoomKey::new(None, "standup").unwrap();
-    let guest = SessionIdentity::Guest {
-        jid: "4f2a@meet.example.com/web".into(),
-    };
+    let guest = guest("4f2a@meet.example.com/web");
     for dv in [true, false] {
         let open = policy(MucPolicyConfig {
             allow_empty_token: true,
             ..profile_a(dv)
         });
         assert_eq!(
-            open.verify_room_access(&guest, &room, RoomAction::Create),
+            open.verify_room_access(&guest.jid, &guest.identity, &room, RoomAction::Create),
             Decision::Allow(Grant::Tokenless)
         );
         let closed = policy(profile_a(dv));
-        let decision = closed.verify_room_access(&guest, &room, RoomAction::Join);
+        let decision =
+            closed.verify_room_access(&guest.jid, &guest.identity, &room, RoomAction::Join);
         assert_eq!(
             outcome(&decision),
             Want::Refuse(JitsiCode::AuthenticationRequired)
@@ -783,8 +797,8 @@ fn tokenless_guests() {
 fn crossed_tenant_grant_names_both_sides() {
     let policy = policy(profile_a(false));
     let room = RoomKey::new(Some("beta"), "standup").unwrap();
-    let decision =
-        policy.verify_room_access(&token(json!({"sub": "acme"})), &room, RoomAction::Join);
+    let acme = token(json!({"sub": "acme"}));
+    let decision = policy.verify_room_access(&acme.jid, &acme.identity, &room, RoomAction::Join);
     let Decision::Allow(Grant::TokenCrossedTenant {
         room_tenant,
         subject,
@@ -838,16 +852,21 @@ fn affiliation_from_claims() {
         ),
     ];
     for (changes, want) in cases {
-        let identity = token(changes.clone());
-        assert_eq!(affiliation_from_token(&identity, &on), want, "{changes}");
-        assert_eq!(affiliation_from_token(&identity, &off), None, "{changes}");
+        let s = token(changes.clone());
+        assert_eq!(affiliation_from_token(&s.identity, &on), want, "{changes}");
+        assert_eq!(affiliation_from_token(&s.identity, &off), None, "{changes}");
     }
     let policy = policy(on.clone());
-    assert_eq!(policy.affiliation_from_token(&account(FOCUS)), None);
-    let guest = SessionIdentity::Guest { jid: "g@x".into() };
-    assert_eq!(affiliation_from_token(&guest, &on), None);
+    let focus = account(FOCUS);
     assert_eq!(
-        policy.affiliation_from_token(&token(json!({"moderator": true}))),
+        policy.affiliation_from_token(&focus.jid, &focus.identity),
+        None
+    );
+    let guest = guest("g@x");
+    assert_eq!(affiliation_from_token(&guest.identity, &on), None);
+    let moderator = token(json!({"moderator": true}));
+    assert_eq!(
+        policy.affiliation_from_token(&moderator.jid, &moderator.identity),
         Some(Affiliation::Owner)
     );
     assert_eq!(Affiliation::Owner.as_str(), "owner");
@@ -875,9 +894,26 @@ fn expiry_kick_deadline() {
         ..profile_a(true)
     });
     let ignore = policy(profile_a(true));
-    let identity = token(json!({"exp": 4_100_000_000u64}));
+    let identity = token(json!({"exp": 4_100_000_000u64})).identity;
     assert_eq!(kick.kick_at(&identity), Some(4_100_000_000));
     assert_eq!(ignore.kick_at(&identity), None);
-    assert_eq!(kick.kick_at(&token(json!({"exp": null}))), None);
-    assert_eq!(kick.kick_at(&account(FOCUS)), None);
+    assert_eq!(kick.kick_at(&token(json!({"exp": null})).identity), None);
+    assert_eq!(kick.kick_at(&account(FOCUS).identity), None);
+}
+
+/// What the deleted `bare_jid`/`domain_of` helpers did, through the JIDs the server carries:
+/// admins and allowlist entries match the bare JID case-insensitively whatever the resource,
+/// the allowlist also by domain, and a domain JID is its own domain.
+#[test]
+fn jid_parts() {
+    let policy = policy(MucPolicyConfig {
+        admins: vec!["focus@auth.example".into()],
+        token_verification_allowlist: vec!["guest.example".into(), "Conference.Example".into()],
+        ..profile_a(true)
+    });
+    assert!(policy.is_admin(&account("Focus@Auth.Example/r1/x").jid));
+    assert!(!policy.is_admin(&account("focus@other.example/r").jid));
+    assert!(policy.is_allowlisted(&guest("a@guest.example/web").jid));
+    assert!(policy.is_allowlisted(&service("conference.example").jid));
+    assert!(!policy.is_allowlisted(&account("focus@auth.example/r").jid));
 }

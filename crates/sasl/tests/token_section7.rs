@@ -10,12 +10,15 @@
 #[path = "token_common/mod.rs"]
 mod common;
 
+use std::sync::Arc;
+
 use common::{NOW, SECRET, b64, claims, hs256, login, profile_a, sign_raw};
 use jsonwebtoken::{Algorithm, EncodingKey};
 use rookery_policy::{
-    AdminSources, Decision, Grant, JitsiCode, MucPolicy, MucPolicyConfig, RoomAction,
-    SessionIdentity, TokenHostConfig,
+    AdminSources, Decision, Grant, Identity, JitsiCode, MucPolicy, MucPolicyConfig, RoomAction,
+    TokenHostConfig,
 };
+use rookery_proto::Jid;
 use rookery_sasl::token::TokenVerifier;
 use serde_json::{Value, json};
 
@@ -67,10 +70,11 @@ fn run(host: &TokenHostConfig, policy: &MucPolicy, token: &str, room: Room) -> W
             return Want::AuthRefused(e.reason().to_owned());
         }
     };
-    let identity = SessionIdentity::token("6b1f0c@meet.example.com/web", claims);
+    let jid = Jid::parse("6b1f0c@meet.example.com/web").unwrap();
+    let identity = Identity::Token(Arc::new(claims));
     let (node, domain) = address(room);
-    let create = policy.verify_room_address(&identity, &node, &domain, RoomAction::Create);
-    let join = policy.verify_room_address(&identity, &node, &domain, RoomAction::Join);
+    let create = policy.verify_room_address(&jid, &identity, &node, &domain, RoomAction::Create);
+    let join = policy.verify_room_address(&jid, &identity, &node, &domain, RoomAction::Join);
     assert_eq!(
         create.is_allowed(),
         join.is_allowed(),
@@ -279,16 +283,14 @@ fn no_token_is_refused_with_token_required() {
 #[test]
 fn focus_creates_rooms_with_domain_verification_on() {
     let policy = muc(true);
-    let focus = SessionIdentity::Account {
-        jid: format!("{FOCUS}/focus-res"),
-    };
+    let focus = Jid::parse(&format!("{FOCUS}/focus-res")).unwrap();
     for (node, domain) in [
         ("standup", MUC.to_owned()),
         ("standup", "conference.acme.meet.example.com".to_owned()),
     ] {
         for action in [RoomAction::Create, RoomAction::Join] {
             assert_eq!(
-                policy.verify_room_address(&focus, node, &domain, action),
+                policy.verify_room_address(&focus, &Identity::Account, node, &domain, action),
                 Decision::Allow(Grant::Admin),
                 "{node}@{domain} {action:?}"
             );
@@ -304,7 +306,13 @@ fn focus_creates_rooms_with_domain_verification_on() {
         },
         AdminSources::default(),
     );
-    let decision = bare.verify_room_address(&focus, "standup", MUC, RoomAction::Create);
+    let decision = bare.verify_room_address(
+        &focus,
+        &Identity::Account,
+        "standup",
+        MUC,
+        RoomAction::Create,
+    );
     assert_eq!(
         decision.refusal().map(|r| r.jitsi_code),
         Some(JitsiCode::AuthenticationRequired)

@@ -12,19 +12,9 @@ use crate::config::Config;
 use crate::routing::table::Router;
 use crate::store::Store;
 
-/// Who a session is, decided once at authentication.
-#[derive(Debug, Clone)]
-pub enum Identity {
-    /// A local account that proved its password.
-    Account,
-    /// An anonymous guest with a random localpart (also a tokenless guest on a token host
-    /// that allows empty tokens).
-    Guest,
-    /// A session whose JWT was verified at authentication; the claims cannot be missing.
-    Token(Arc<rookery_policy::TokenClaims>),
-    /// The server itself (replies, bounces) or a service.
-    Service,
-}
+/// Who a session is, decided once at authentication: the policy crate's type, which room
+/// verification reads as it is.
+pub use rookery_policy::Identity;
 
 /// The origin of a stanza being routed.
 #[derive(Debug, Clone)]

@@ -19,8 +19,8 @@ use super::verifier::{PreparedToken, TokenVerifier};
 /// What a login with a token (or without one) needs next.
 #[derive(Debug, Clone)]
 pub enum TokenLogin {
-    /// No token (or an empty one) and `allow_empty_token` is on: a
-    /// `SessionIdentity::Guest`.
+    /// No token (or an empty one) and `allow_empty_token` is on: an
+    /// `Identity::Guest`.
     Guest,
     /// A token that passed the key-independent checks: obtain the key it needs, then
     /// [`finish`].

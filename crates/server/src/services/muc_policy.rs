@@ -10,12 +10,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use rookery_muc::hooks::{Decision, JoinGrant, MucHooks, PreCreate, PreJoin, RoomSetup};
-use rookery_muc::{AddressMapper, Affiliation, MucConfig};
-use rookery_policy::{
-    AdminSources, JITSI_ERROR_NS, MucPolicy, MucPolicyConfig, RoomAction, RoomKey, SessionIdentity,
-    TenantMapper,
-};
-use rookery_proto::{Element, ErrorType, Jid, StanzaError, StanzaErrorCondition};
+use rookery_muc::{AddressMapper, MucConfig};
+use rookery_policy::{AdminSources, MucPolicy, MucPolicyConfig, RoomAction, RoomKey, TenantMapper};
+use rookery_proto::Jid;
 
 use crate::core::Identity;
 
@@ -178,14 +175,17 @@ impl PolicyHook {
         room: &Jid,
         action: RoomAction,
     ) -> Decision {
-        let identity = session_identity(sender);
         let Some(node) = room.node() else {
             return Decision::Continue;
         };
-        match self
-            .policy
-            .verify_room_address(&identity, node, room.domain(), action)
-        {
+        // A grant is no final say in the hook chain: later hooks are still asked.
+        match self.policy.verify_room_address(
+            &sender.jid,
+            &sender.identity,
+            node,
+            room.domain(),
+            action,
+        ) {
             rookery_policy::Decision::Allow(grant) => {
                 tracing::debug!(room = %room, ?grant, "room verification passed");
                 Decision::Continue
@@ -193,28 +193,9 @@ impl PolicyHook {
             rookery_policy::Decision::Refuse(r) => {
                 tracing::info!(room = %room, jid = %sender.jid, code = r.jitsi_code.as_str(), reason = %r.text, "room verification refused");
                 self.refusals.inc(&[r.jitsi_code.as_str()]);
-                Decision::Deny(
-                    StanzaError::new(StanzaErrorCondition::NotAllowed)
-                        .with_type(ErrorType::Cancel)
-                        .with_text(r.text)
-                        .with_extra(Element::new(r.jitsi_code.as_str(), JITSI_ERROR_NS)),
-                )
+                Decision::Deny(r.into_stanza_error())
             }
         }
-    }
-}
-
-/// The policy's view of a session.
-pub fn session_identity(sender: &rookery_muc::Sender<Arc<Identity>>) -> SessionIdentity {
-    let jid = sender.jid.as_str().to_owned();
-    match &*sender.identity {
-        Identity::Account => SessionIdentity::Account { jid },
-        Identity::Guest => SessionIdentity::Guest { jid },
-        Identity::Token(claims) => SessionIdentity::Token {
-            jid,
-            claims: claims.clone(),
-        },
-        Identity::Service => SessionIdentity::Service { jid },
     }
 }
 
@@ -226,15 +207,12 @@ impl MucHooks<Arc<Identity>> for PolicyHook {
     fn pre_join(&self, ev: &PreJoin<'_, Arc<Identity>>, grant: &mut JoinGrant) -> Decision {
         let d = self.decide(ev.sender, ev.room, RoomAction::Join);
         if matches!(d, Decision::Continue) {
-            let identity = session_identity(ev.sender);
-            if let Some(at) = self.policy.kick_at(&identity) {
-                self.expiries.set(ev.room, &ev.sender.jid, at);
+            let (jid, identity) = (&ev.sender.jid, &*ev.sender.identity);
+            if let Some(at) = self.policy.kick_at(identity) {
+                self.expiries.set(ev.room, jid, at);
             }
-            if let Some(a) = self.policy.affiliation_from_token(&identity) {
-                grant.affiliation = Some(match a {
-                    rookery_policy::Affiliation::Owner => Affiliation::Owner,
-                    rookery_policy::Affiliation::Member => Affiliation::Member,
-                });
+            if let Some(a) = self.policy.affiliation_from_token(jid, identity) {
+                grant.affiliation = Some(a);
             }
         }
         let _ = &self.config;

@@ -76,6 +76,16 @@ pub fn login_label(identity: &LoginIdentity) -> &str {
     }
 }
 
+/// The kind of a queued stanza (`message`, `presence`, `iq`), or `None` for
+/// [`Outgoing::Close`].
+pub fn outgoing_kind(item: &Outgoing) -> Option<&str> {
+    match item {
+        Outgoing::Stanza(el) => Some(el.name.as_str()),
+        Outgoing::Shared { element, .. } => Some(element.name.as_str()),
+        Outgoing::Close(..) => None,
+    }
+}
+
 /// Writes one queued stanza without consuming it (stream management keeps it until the
 /// client acknowledges it); returns its kind (`message`, `presence`, `iq`), or `None` for
 /// [`Outgoing::Close`], which writes nothing.

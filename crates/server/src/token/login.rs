@@ -14,9 +14,9 @@ use super::keys::{KeyCache, KeyFetchError};
 /// The result of a successful token authentication.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TokenOutcome {
-    /// A verified token: build `SessionIdentity::token(jid, *claims)`.
+    /// A verified token: the session becomes `Identity::Token` with these claims.
     Verified(Box<TokenClaims>),
-    /// No token and `allow_empty_token` is on: a `SessionIdentity::Guest`.
+    /// No token and `allow_empty_token` is on: an `Identity::Guest`.
     Guest,
 }
 
