@@ -222,31 +222,13 @@ pub async fn start_with_store(config: Config, store: Store) -> Result<Running, S
     let mut listeners = Vec::new();
     let mut sockets = Vec::new();
     for addr in &config.c2s.listen {
-        let l = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|source| StartError::Bind {
-                addr: *addr,
-                source,
-            })?;
-        let local = l.local_addr().map_err(|source| StartError::Bind {
-            addr: *addr,
-            source,
-        })?;
+        let (l, local) = bind(*addr).await?;
         listeners.push((ListenerKind::C2s, local));
         sockets.push(l);
     }
     let mut http_sockets = Vec::new();
     for addr in config.http.iter().flat_map(|h| h.listen.iter()) {
-        let l = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|source| StartError::Bind {
-                addr: *addr,
-                source,
-            })?;
-        let local = l.local_addr().map_err(|source| StartError::Bind {
-            addr: *addr,
-            source,
-        })?;
+        let (l, local) = bind(*addr).await?;
         listeners.push((ListenerKind::Http, local));
         http_sockets.push(l);
     }

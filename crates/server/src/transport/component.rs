@@ -15,7 +15,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
 
 use crate::core::{Core, Identity, Sender};
 use crate::routing::route;
@@ -28,32 +27,15 @@ pub async fn accept_loop(
     registry: Arc<Registry>,
     listener: tokio::net::TcpListener,
 ) {
-    loop {
-        tokio::select! {
-            _ = core.shutdown.cancelled() => break,
-            r = listener.accept() => match r {
-                Ok((tcp, peer)) => {
-                    let _ = tcp.set_nodelay(true);
-                    let span = tracing::info_span!("component", %peer);
-                    tokio::spawn(serve(core.clone(), registry.clone(), tcp).instrument(span));
-                }
-                Err(e) => {
-                    tracing::warn!("accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            }
-        }
-    }
+    let serve_core = core.clone();
+    super::accept_loop(core, listener, "component", move |tcp, _peer| {
+        serve(serve_core.clone(), registry.clone(), tcp)
+    })
+    .await;
 }
 
 fn header(id: &str, from: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256);
-    out.extend_from_slice(b"<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' xmlns:stream='http://etherx.jabber.org/streams' id='");
-    rookery_proto::serialize::escape_attr(&mut out, id);
-    out.extend_from_slice(b"' from='");
-    rookery_proto::serialize::escape_attr(&mut out, from);
-    out.extend_from_slice(b"'>");
-    out
+    super::stream_header(ns::COMPONENT, id, from, false)
 }
 
 /// Where the conversation with one component is.

@@ -18,7 +18,6 @@ use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
 
 use crate::core::Core;
 use crate::metrics::{ConnectionGuard, LocalKindCounts, Transport};
@@ -109,34 +108,15 @@ pub async fn accept_loop(
     tls: Arc<HashMap<String, TlsAcceptor>>,
     listener: tokio::net::TcpListener,
 ) {
-    loop {
-        tokio::select! {
-            _ = core.shutdown.cancelled() => break,
-            r = listener.accept() => match r {
-                Ok((tcp, peer)) => {
-                    let _ = tcp.set_nodelay(true);
-                    let core = core.clone();
-                    let tls = tls.clone();
-                    let span = tracing::info_span!("c2s", %peer);
-                    tokio::spawn(serve(core, tls, tcp, peer).instrument(span));
-                }
-                Err(e) => {
-                    tracing::warn!("accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            }
-        }
-    }
+    let serve_core = core.clone();
+    super::accept_loop(core, listener, "c2s", move |tcp, peer| {
+        serve(serve_core.clone(), tls.clone(), tcp, peer)
+    })
+    .await;
 }
 
 fn stream_header(id: &str, from: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256);
-    out.extend_from_slice(b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' id='");
-    rookery_proto::serialize::escape_attr(&mut out, id);
-    out.extend_from_slice(b"' from='");
-    rookery_proto::serialize::escape_attr(&mut out, from);
-    out.extend_from_slice(b"' version='1.0' xml:lang='en'>");
-    out
+    super::stream_header(ns::CLIENT, id, from, true)
 }
 
 /// What a TCP stream has to write, and its parser (restarted with the stream).
