@@ -1,6 +1,8 @@
 //! A groupchat broadcast to 1,000 occupants in the sans-io room: the room's share of a
 //! fan-out (the server then serialises once and splices each recipient).
 //! `cargo bench -p rookery-muc`.
+// `criterion_group!` generates an undocumented public function.
+#![allow(missing_docs)]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -1,5 +1,7 @@
 //! Stream parsing throughput (MB/s) and stanza serialisation, the per-stanza hot paths of
 //! every connection. `cargo bench -p rookery-proto`.
+// `criterion_group!` generates an undocumented public function.
+#![allow(missing_docs)]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -1,5 +1,7 @@
 //! JWT verification per login (HS256 and RS256), the token host's per-authentication cost.
 //! `cargo bench -p rookery-sasl`.
+// `criterion_group!` generates an undocumented public function.
+#![allow(missing_docs)]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

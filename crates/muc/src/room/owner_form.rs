@@ -21,7 +21,7 @@ use crate::status;
 use crate::time::Timestamp;
 
 /// The `muc#roomconfig` form type.
-pub const ROOMCONFIG: &str = "http://jabber.org/protocol/muc#roomconfig";
+pub(super) const ROOMCONFIG: &str = "http://jabber.org/protocol/muc#roomconfig";
 
 /// Longest accepted text value (name, description, password).
 const MAX_TEXT: usize = 1024;

@@ -15,13 +15,13 @@ use rookery_sasl::{SaslError, ScramCredentials, ScramHash, ServerMechanism, Step
 
 /// Account store keyed by (user name, hash), holding only derived credentials.
 #[derive(Default)]
-pub struct Store {
+pub(crate) struct Store {
     accounts: HashMap<(String, ScramHash), ScramCredentials>,
 }
 
 impl Store {
     /// A store with one account, credentials for both hashes at `iterations`.
-    pub fn with_account(user: &str, password: &str, iterations: u32) -> Store {
+    pub(crate) fn with_account(user: &str, password: &str, iterations: u32) -> Store {
         let mut store = Store::default();
         for hash in [ScramHash::Sha1, ScramHash::Sha256] {
             let salt = rookery_sasl::random_salt();
@@ -31,14 +31,14 @@ impl Store {
         store
     }
 
-    pub fn lookup(&self, user: &str, hash: ScramHash) -> Option<ScramCredentials> {
+    pub(crate) fn lookup(&self, user: &str, hash: ScramHash) -> Option<ScramCredentials> {
         self.accounts.get(&(user.to_owned(), hash)).cloned()
     }
 }
 
 /// Answers questions until the mechanism needs the client again (challenge), succeeds,
 /// or fails. Tokens equal to "good" are accepted.
-pub fn answer(
+pub(crate) fn answer(
     mech: &mut dyn ServerMechanism,
     store: &Store,
     mut step: Result<Step, SaslError>,

@@ -10,11 +10,11 @@ use rookery_sasl::token::{TokenError, TokenLogin, TokenVerifier, begin, finish};
 use serde_json::{Value, json};
 
 /// The fake clock: every test verifies at this instant.
-pub const NOW: u64 = 1_700_000_000;
-pub const SECRET: &str = "s3cret";
+pub(crate) const NOW: u64 = 1_700_000_000;
+pub(crate) const SECRET: &str = "s3cret";
 
 /// Profile A: HS256, app_id=app, app_secret=s3cret, domain verification on.
-pub fn profile_a() -> TokenHostConfig {
+pub(crate) fn profile_a() -> TokenHostConfig {
     TokenHostConfig {
         app_id: Some("app".into()),
         app_secret: Some(SECRET.into()),
@@ -24,7 +24,7 @@ pub fn profile_a() -> TokenHostConfig {
 }
 
 /// Profile A token claims with `changes` applied (`null` removes a claim).
-pub fn claims(changes: Value) -> Value {
+pub(crate) fn claims(changes: Value) -> Value {
     let mut payload = json!({
         "iss": "app", "aud": "jitsi", "sub": "meet.example.com", "room": "standup",
         "exp": NOW + 3600
@@ -40,12 +40,17 @@ pub fn claims(changes: Value) -> Value {
     payload
 }
 
-pub fn b64(bytes: &[u8]) -> String {
+pub(crate) fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// A token with exactly this header and payload, signed with `key` as `alg`.
-pub fn sign_raw(header: &Value, payload: &Value, alg: Algorithm, key: &EncodingKey) -> String {
+pub(crate) fn sign_raw(
+    header: &Value,
+    payload: &Value,
+    alg: Algorithm,
+    key: &EncodingKey,
+) -> String {
     let input = format!(
         "{}.{}",
         b64(header.to_string().as_bytes()),
@@ -56,7 +61,7 @@ pub fn sign_raw(header: &Value, payload: &Value, alg: Algorithm, key: &EncodingK
 }
 
 /// An HS256 token with the profile A secret and `{"alg":"HS256","typ":"JWT"}`.
-pub fn hs256(payload: &Value) -> String {
+pub(crate) fn hs256(payload: &Value) -> String {
     sign_raw(
         &json!({"alg": "HS256", "typ": "JWT"}),
         payload,
@@ -65,13 +70,18 @@ pub fn hs256(payload: &Value) -> String {
     )
 }
 
-pub fn fixture(name: &str) -> Vec<u8> {
+pub(crate) fn fixture(name: &str) -> Vec<u8> {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 /// A token signed with a fixture private key, with `kid` in the header.
-pub fn signed_with(alg: Algorithm, private: &str, kid: Option<&str>, payload: &Value) -> String {
+pub(crate) fn signed_with(
+    alg: Algorithm,
+    private: &str,
+    kid: Option<&str>,
+    payload: &Value,
+) -> String {
     let pem = fixture(private);
     let key = match alg {
         Algorithm::ES256 | Algorithm::ES384 => EncodingKey::from_ec_pem(&pem),
@@ -88,7 +98,7 @@ pub fn signed_with(alg: Algorithm, private: &str, kid: Option<&str>, payload: &V
 
 /// A whole login on a host with a configured key (secret or PEM file): `begin`, then
 /// `finish` with no fetched key. `Ok(None)` is a guest.
-pub fn login(
+pub(crate) fn login(
     verifier: &TokenVerifier,
     token: Option<&str>,
     now: u64,

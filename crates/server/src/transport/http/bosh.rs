@@ -25,24 +25,24 @@ const SESSION_INBOX: usize = 16;
 
 /// The live BOSH sessions: sid → the channel into the session's task.
 #[derive(Debug, Default)]
-pub struct Registry {
+pub(super) struct Registry {
     sessions: DashMap<String, mpsc::Sender<Request>>,
 }
 
 impl Registry {
     /// Live sessions.
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.sessions.len()
     }
 
     /// Forgets a session (its task ended).
-    pub fn remove(&self, sid: &str) {
+    pub(super) fn remove(&self, sid: &str) {
         self.sessions.remove(sid);
     }
 }
 
 /// `/http-bind`.
-pub async fn handle(
+pub(super) async fn handle(
     State(svc): State<HttpService>,
     Query(query): Query<HashMap<String, String>>,
     method: Method,
@@ -58,7 +58,7 @@ pub async fn handle(
 }
 
 /// `/<tenant>/http-bind`.
-pub async fn handle_tenant(
+pub(super) async fn handle_tenant(
     State(svc): State<HttpService>,
     Path(tenant): Path<String>,
     Query(query): Query<HashMap<String, String>>,

@@ -4,11 +4,11 @@
 use rookery_proto::{Element, Limits, StreamEvent, StreamParser, ns};
 
 /// The BOSH protocol version we speak.
-pub const BOSH_VERSION: &str = "1.11";
+pub(super) const BOSH_VERSION: &str = "1.11";
 
 /// A terminal binding condition (XEP-0124 §17.2) we report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Condition {
+pub(super) enum Condition {
     /// The request was malformed.
     BadRequest,
     /// Unknown `sid`, or a `rid` outside the window.
@@ -21,7 +21,7 @@ pub enum Condition {
 
 impl Condition {
     /// The attribute value.
-    pub fn as_str(self) -> &'static str {
+    pub(super) fn as_str(self) -> &'static str {
         match self {
             Condition::BadRequest => "bad-request",
             Condition::ItemNotFound => "item-not-found",
@@ -33,7 +33,7 @@ impl Condition {
 
 /// Why a request body was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BodyError {
+pub(super) enum BodyError {
     /// Not well-formed or restricted XML.
     #[error("malformed body: {0}")]
     Xml(String),
@@ -47,7 +47,7 @@ pub enum BodyError {
 
 /// A parsed request body.
 #[derive(Debug, Clone)]
-pub struct Body {
+pub(super) struct Body {
     /// The `<body>` element without its children.
     pub attrs: Element,
     /// The stanzas it carries, with unqualified ones moved into `jabber:client`.
@@ -57,7 +57,7 @@ pub struct Body {
 }
 
 /// Parses one request body (the whole HTTP entity).
-pub fn parse(bytes: &[u8], limits: Limits) -> Result<Body, BodyError> {
+pub(super) fn parse(bytes: &[u8], limits: Limits) -> Result<Body, BodyError> {
     let mut parser = StreamParser::new_fragments(limits, ns::HTTPBIND);
     parser.feed(bytes);
     let mut body = match parser.next_event() {
@@ -109,12 +109,12 @@ pub fn parse(bytes: &[u8], limits: Limits) -> Result<Body, BodyError> {
 
 impl Body {
     /// A plain attribute.
-    pub fn attr(&self, name: &str) -> Option<&str> {
+    pub(super) fn attr(&self, name: &str) -> Option<&str> {
         self.attrs.attr(name)
     }
 
     /// An XEP-0206 attribute (`urn:xmpp:xbosh`), whatever prefix the client bound.
-    pub fn xbosh_attr(&self, local: &str) -> Option<&str> {
+    pub(super) fn xbosh_attr(&self, local: &str) -> Option<&str> {
         let prefix = self
             .attrs
             .attrs
@@ -126,7 +126,7 @@ impl Body {
     }
 
     /// A numeric attribute (`wait`, `hold`, `pause`): `Ok(None)` when absent.
-    pub fn number(&self, name: &'static str) -> Result<Option<u64>, BodyError> {
+    pub(super) fn number(&self, name: &'static str) -> Result<Option<u64>, BodyError> {
         match self.attr(name) {
             None => Ok(None),
             Some(v) => v
@@ -138,17 +138,17 @@ impl Body {
     }
 
     /// The session id, for every request but the first.
-    pub fn sid(&self) -> Option<&str> {
+    pub(super) fn sid(&self) -> Option<&str> {
         self.attr("sid")
     }
 
     /// `type='terminate'`.
-    pub fn is_terminate(&self) -> bool {
+    pub(super) fn is_terminate(&self) -> bool {
         self.attr("type") == Some("terminate")
     }
 
     /// `xmpp:restart='true'`.
-    pub fn is_restart(&self) -> bool {
+    pub(super) fn is_restart(&self) -> bool {
         matches!(self.xbosh_attr("restart"), Some("true" | "1"))
     }
 }
@@ -165,7 +165,7 @@ fn write_open(out: &mut Vec<u8>, attrs: &[(&str, &str)]) {
 }
 
 /// A response body with these attributes around already serialised stanzas.
-pub fn response(attrs: &[(&str, &str)], content: &[u8]) -> Vec<u8> {
+pub(super) fn response(attrs: &[(&str, &str)], content: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(64 + content.len());
     write_open(&mut out, attrs);
     if content.is_empty() {
@@ -179,7 +179,7 @@ pub fn response(attrs: &[(&str, &str)], content: &[u8]) -> Vec<u8> {
 }
 
 /// A terminating response body, with a condition when the session ends in error.
-pub fn terminate(condition: Option<Condition>, content: &[u8]) -> Vec<u8> {
+pub(super) fn terminate(condition: Option<Condition>, content: &[u8]) -> Vec<u8> {
     match condition {
         Some(c) => response(&[("type", "terminate"), ("condition", c.as_str())], content),
         None => response(&[("type", "terminate")], content),

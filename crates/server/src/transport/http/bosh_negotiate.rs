@@ -6,7 +6,7 @@ use crate::config::HttpConfig;
 
 /// The session's negotiated timing and concurrency (the creation response attributes).
 #[derive(Debug, Clone, Copy)]
-pub struct Negotiated {
+pub(super) struct Negotiated {
     /// Longest time a request is held.
     pub wait: u64,
     /// Requests held at most.
@@ -23,7 +23,7 @@ pub struct Negotiated {
 
 impl Negotiated {
     /// Clamps the client's `wait` and `hold` to the configuration.
-    pub fn from_request(cfg: &HttpConfig, body: &Body) -> Result<Self, Condition> {
+    pub(super) fn from_request(cfg: &HttpConfig, body: &Body) -> Result<Self, Condition> {
         let wait = body
             .number("wait")
             .map_err(|_| Condition::BadRequest)?
@@ -50,7 +50,11 @@ impl Negotiated {
 
 impl Negotiated {
     /// The attributes of the session creation response (XEP-0124 §7.1, XEP-0206 §5).
-    pub fn creation_attributes(&self, sid: &str, secure: bool) -> Vec<(&'static str, String)> {
+    pub(super) fn creation_attributes(
+        &self,
+        sid: &str,
+        secure: bool,
+    ) -> Vec<(&'static str, String)> {
         vec![
             ("sid", sid.to_owned()),
             ("wait", self.wait.to_string()),

@@ -28,7 +28,7 @@ use crate::session::stream_management;
 
 /// One HTTP request handed to the session task; the answer goes back on `reply`.
 #[derive(Debug)]
-pub struct Request {
+pub(super) struct Request {
     /// The parsed body.
     pub body: Body,
     /// Where the response body goes.
@@ -65,7 +65,7 @@ struct Task {
 
 /// Starts the task for a new session whose first request is `first`; `requests` is the
 /// channel the handler feeds with later requests.
-pub fn spawn(
+pub(super) fn spawn(
     svc: HttpService,
     sid: String,
     neg: Negotiated,

@@ -8,7 +8,7 @@ use bytes::Bytes;
 
 /// Where a request's `rid` falls.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RidPlace {
+pub(super) enum RidPlace {
     /// The rid the session expects next: process it now.
     Next,
     /// Ahead of the next one but inside the window: keep it until the gap fills.
@@ -23,7 +23,7 @@ pub enum RidPlace {
 
 /// The rid bookkeeping of one BOSH session.
 #[derive(Debug)]
-pub struct RidWindow {
+pub(super) struct RidWindow {
     next: u64,
     size: u64,
     cache: VecDeque<(u64, Bytes)>,
@@ -32,7 +32,7 @@ pub struct RidWindow {
 impl RidWindow {
     /// A window whose first expected rid is `first` (the session creation request's), with
     /// room for `size` outstanding requests.
-    pub fn new(first: u64, size: u32) -> Self {
+    pub(super) fn new(first: u64, size: u32) -> Self {
         RidWindow {
             next: first,
             size: u64::from(size.max(1)),
@@ -41,12 +41,12 @@ impl RidWindow {
     }
 
     /// The rid to process next.
-    pub fn next(&self) -> u64 {
+    pub(super) fn next(&self) -> u64 {
         self.next
     }
 
     /// Classifies a request's rid.
-    pub fn place(&self, rid: u64) -> RidPlace {
+    pub(super) fn place(&self, rid: u64) -> RidPlace {
         if rid >= self.next {
             return match rid - self.next {
                 0 => RidPlace::Next,
@@ -61,12 +61,12 @@ impl RidWindow {
     }
 
     /// The request with the next rid was processed.
-    pub fn advance(&mut self) {
+    pub(super) fn advance(&mut self) {
         self.next = self.next.saturating_add(1);
     }
 
     /// Remembers the response to `rid`, forgetting the oldest beyond the window size.
-    pub fn record(&mut self, rid: u64, body: Bytes) {
+    pub(super) fn record(&mut self, rid: u64, body: Bytes) {
         self.cache.retain(|(r, _)| *r != rid);
         self.cache.push_back((rid, body));
         while self.cache.len() as u64 > self.size {

@@ -20,7 +20,7 @@ fn same_origin(origin: &str, headers: &HeaderMap) -> bool {
 
 /// True when a WebSocket upgrade may proceed: no `Origin` (not a browser), the same
 /// origin, or an origin the configuration allows.
-pub fn websocket_origin_allowed(rule: &CrossDomain, headers: &HeaderMap) -> bool {
+pub(super) fn websocket_origin_allowed(rule: &CrossDomain, headers: &HeaderMap) -> bool {
     match headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
         None => true,
         Some(origin) => same_origin(origin, headers) || rule.allows(origin),
@@ -28,7 +28,7 @@ pub fn websocket_origin_allowed(rule: &CrossDomain, headers: &HeaderMap) -> bool
 }
 
 /// Adds the CORS headers a BOSH response needs when the request's origin is allowed.
-pub fn add_bosh_cors(rule: &CrossDomain, request: &HeaderMap, response: &mut HeaderMap) {
+pub(super) fn add_bosh_cors(rule: &CrossDomain, request: &HeaderMap, response: &mut HeaderMap) {
     let Some(origin) = request.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
         return;
     };

@@ -33,7 +33,7 @@ pub enum Out {
 }
 
 /// A client session behind a framed transport.
-pub type FramedSession = Conversation<FramedWire>;
+pub(super) type FramedSession = Conversation<FramedWire>;
 
 /// What a framed session has queued for its client.
 #[derive(Debug, Default)]
@@ -89,7 +89,7 @@ impl Wire for FramedWire {
 
 /// A header for [`Input::Open`] built from the attributes of an `<open/>` element or a
 /// BOSH session request.
-pub fn header(to: Option<&str>, version: Option<&str>, lang: Option<&str>) -> StreamHeader {
+pub(super) fn header(to: Option<&str>, version: Option<&str>, lang: Option<&str>) -> StreamHeader {
     StreamHeader {
         to: to.map(str::to_owned),
         from: None,

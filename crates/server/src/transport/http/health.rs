@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use super::HttpService;
 
 /// 200 "OK" while the server runs, 503 once it is shutting down.
-pub async fn health(State(svc): State<HttpService>) -> Response {
+pub(super) async fn health(State(svc): State<HttpService>) -> Response {
     if svc.core.shutdown.is_cancelled() {
         (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response()
     } else {
@@ -16,7 +16,7 @@ pub async fn health(State(svc): State<HttpService>) -> Response {
 }
 
 /// The Prometheus text exposition.
-pub async fn metrics(State(svc): State<HttpService>) -> Response {
+pub(super) async fn metrics(State(svc): State<HttpService>) -> Response {
     let body = svc.core.metrics.render(&svc.core);
     (
         [(

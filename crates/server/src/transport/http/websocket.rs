@@ -36,7 +36,7 @@ const SUBPROTOCOL: &str = "xmpp";
 const HARD_LIMIT_FACTOR: usize = 4;
 
 /// `GET /xmpp-websocket`.
-pub async fn upgrade(
+pub(super) async fn upgrade(
     State(svc): State<HttpService>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
@@ -46,7 +46,7 @@ pub async fn upgrade(
 }
 
 /// `GET /<tenant>/xmpp-websocket`.
-pub async fn upgrade_tenant(
+pub(super) async fn upgrade_tenant(
     State(svc): State<HttpService>,
     Path(tenant): Path<String>,
     Query(query): Query<HashMap<String, String>>,

@@ -16,14 +16,14 @@ use rookery_server::{Config, Running};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-pub mod muc;
-pub mod sasl_client;
+pub(crate) mod muc;
+pub(crate) mod sasl_client;
 
 /// How long any single expectation may wait before the test fails.
-pub const STEP: Duration = Duration::from_secs(10);
+pub(crate) const STEP: Duration = Duration::from_secs(10);
 
 /// The test configuration: one host `localhost` with accounts + anonymous, port 0.
-pub fn test_config(extra: &str) -> Config {
+pub(crate) fn test_config(extra: &str) -> Config {
     let text = format!(
         "data_dir = \"unused\"\nallow_unencrypted_plain_auth = true\n{extra}\n[c2s]\nlisten = [\"127.0.0.1:0\"]\n\n[[host]]\ndomain = \"localhost\"\nauthentication = \"internal_hashed\"\nallow_anonymous = true\n"
     );
@@ -32,7 +32,7 @@ pub fn test_config(extra: &str) -> Config {
 
 /// The configuration `rookery --jitsi-env` builds from docker-jitsi-meet's variables `vars`,
 /// with every listener moved to a free loopback port.
-pub fn jitsi_env_config(vars: &[(&str, &str)]) -> Config {
+pub(crate) fn jitsi_env_config(vars: &[(&str, &str)]) -> Config {
     let vars: std::collections::HashMap<&str, &str> = vars.iter().copied().collect();
     let mut cfg =
         rookery_server::config::jitsi::config_from_env(&|k| vars.get(k).map(|v| (*v).to_owned()))
@@ -45,7 +45,7 @@ pub fn jitsi_env_config(vars: &[(&str, &str)]) -> Config {
 }
 
 /// Parses the one element of a WebSocket message or BOSH body.
-pub fn parse_element(text: &str) -> Element {
+pub(crate) fn parse_element(text: &str) -> Element {
     let mut p = StreamParser::new_fragments(
         Limits {
             max_stanza_bytes: 1 << 20,
@@ -61,7 +61,7 @@ pub fn parse_element(text: &str) -> Element {
 }
 
 /// Starts a server with an in-memory store and the given accounts.
-pub async fn start(cfg: Config, accounts: &[(&str, &str)]) -> Running {
+pub(crate) async fn start(cfg: Config, accounts: &[(&str, &str)]) -> Running {
     let store = Store::in_memory().unwrap();
     for (u, p) in accounts {
         store.set_password("localhost", u, p, 4096).unwrap();
@@ -70,7 +70,7 @@ pub async fn start(cfg: Config, accounts: &[(&str, &str)]) -> Running {
 }
 
 /// Starts a server with an in-memory store and accounts given as (user, host, password).
-pub async fn start_accounts(cfg: Config, accounts: &[(&str, &str, &str)]) -> Running {
+pub(crate) async fn start_accounts(cfg: Config, accounts: &[(&str, &str, &str)]) -> Running {
     let store = Store::in_memory().unwrap();
     for (u, h, p) in accounts {
         store.set_password(h, u, p, 4096).unwrap();
@@ -79,13 +79,13 @@ pub async fn start_accounts(cfg: Config, accounts: &[(&str, &str, &str)]) -> Run
 }
 
 /// A raw XML client.
-pub struct Raw<S> {
+pub(crate) struct Raw<S> {
     pub io: S,
     pub parser: StreamParser,
     pub header: Option<StreamHeader>,
 }
 
-pub async fn connect(addr: SocketAddr) -> Raw<TcpStream> {
+pub(crate) async fn connect(addr: SocketAddr) -> Raw<TcpStream> {
     let io = TcpStream::connect(addr).await.unwrap();
     Raw {
         io,
@@ -97,15 +97,15 @@ pub async fn connect(addr: SocketAddr) -> Raw<TcpStream> {
     }
 }
 
-pub const OPEN: &str = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>";
+pub(crate) const OPEN: &str = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>";
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Raw<S> {
-    pub async fn send(&mut self, s: &str) {
+    pub(crate) async fn send(&mut self, s: &str) {
         self.io.write_all(s.as_bytes()).await.unwrap();
     }
 
     /// Next parsed event; None when the connection closed.
-    pub async fn event(&mut self) -> Option<StreamEvent> {
+    pub(crate) async fn event(&mut self) -> Option<StreamEvent> {
         let mut buf = [0u8; 8192];
         loop {
             if let Some(ev) = self.parser.next_event().unwrap() {
@@ -126,7 +126,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Raw<S> {
     }
 
     /// Next element (skips the stream header).
-    pub async fn element(&mut self) -> Element {
+    pub(crate) async fn element(&mut self) -> Element {
         loop {
             match self.event().await {
                 Some(StreamEvent::Element(e)) => return e,
@@ -137,7 +137,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Raw<S> {
     }
 
     /// Reads until the stream error arrives and returns its condition name and text.
-    pub async fn stream_error(&mut self) -> (String, Option<String>) {
+    pub(crate) async fn stream_error(&mut self) -> (String, Option<String>) {
         loop {
             match self.event().await {
                 Some(StreamEvent::Element(e))
@@ -158,12 +158,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Raw<S> {
     }
 
     /// Opens a stream and reads the header and features.
-    pub async fn open(&mut self) -> Element {
+    pub(crate) async fn open(&mut self) -> Element {
         self.open_to("localhost").await
     }
 
     /// Opens a stream to `host` and reads the header and features.
-    pub async fn open_to(&mut self, host: &str) -> Element {
+    pub(crate) async fn open_to(&mut self, host: &str) -> Element {
         self.parser.reset();
         self.send(&OPEN.replace("to='localhost'", &format!("to='{host}'")))
             .await;
@@ -173,7 +173,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Raw<S> {
     }
 
     /// Anonymous login and bind; returns the bound JID.
-    pub async fn login_anonymous(&mut self, resource: Option<&str>) -> String {
+    pub(crate) async fn login_anonymous(&mut self, resource: Option<&str>) -> String {
         self.open().await;
         self.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='ANONYMOUS'/>")
             .await;
@@ -183,7 +183,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Raw<S> {
     }
 
     /// PLAIN login and bind.
-    pub async fn login_plain(&mut self, user: &str, pass: &str, resource: Option<&str>) -> String {
+    pub(crate) async fn login_plain(
+        &mut self,
+        user: &str,
+        pass: &str,
+        resource: Option<&str>,
+    ) -> String {
         use base64::Engine;
         self.open().await;
         let payload = base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{pass}"));
@@ -196,7 +201,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Raw<S> {
         self.bind(resource).await
     }
 
-    pub async fn bind(&mut self, resource: Option<&str>) -> String {
+    pub(crate) async fn bind(&mut self, resource: Option<&str>) -> String {
         let host = self
             .header
             .as_ref()
@@ -217,7 +222,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Raw<S> {
     }
 
     /// Sends an IQ and returns the reply with the same id.
-    pub async fn iq(&mut self, xml: &str, id: &str) -> Element {
+    pub(crate) async fn iq(&mut self, xml: &str, id: &str) -> Element {
         self.send(xml).await;
         loop {
             let e = self.element().await;

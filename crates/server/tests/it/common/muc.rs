@@ -12,7 +12,7 @@ use super::Raw;
 
 /// A config with host `localhost` (accounts and anonymous), PLAIN allowed on loopback,
 /// port 0, plus `extra` (typically `[[muc]]` and further `[[host]]` blocks).
-pub fn config(extra: &str) -> Config {
+pub(crate) fn config(extra: &str) -> Config {
     let text = format!(
         "data_dir = \"unused\"\nallow_unencrypted_plain_auth = true\n[c2s]\nlisten = [\"127.0.0.1:0\"]\n\n[[host]]\ndomain = \"localhost\"\nauthentication = \"internal_hashed\"\nallow_anonymous = true\n\n{extra}\n"
     );
@@ -20,7 +20,7 @@ pub fn config(extra: &str) -> Config {
 }
 
 /// The status codes of a stanza's `muc#user` element, in document order.
-pub fn statuses(p: &Element) -> Vec<u16> {
+pub(crate) fn statuses(p: &Element) -> Vec<u16> {
     p.get_child("x", ns::MUC_USER)
         .map(|x| {
             x.children()
@@ -32,14 +32,14 @@ pub fn statuses(p: &Element) -> Vec<u16> {
 }
 
 /// The `muc#user` `<item/>` of a presence.
-pub fn item(p: &Element) -> &Element {
+pub(crate) fn item(p: &Element) -> &Element {
     p.get_child("x", ns::MUC_USER)
         .and_then(|x| x.get_child("item", ns::MUC_USER))
         .unwrap_or_else(|| panic!("no muc#user item in {}", p.to_xml_string()))
 }
 
 /// (affiliation, role) of a presence's item.
-pub fn aff_role(p: &Element) -> (String, String) {
+pub(crate) fn aff_role(p: &Element) -> (String, String) {
     let i = item(p);
     (
         i.attr("affiliation").unwrap_or("").to_owned(),
@@ -48,7 +48,7 @@ pub fn aff_role(p: &Element) -> (String, String) {
 }
 
 /// The defined condition of an error stanza (`None` when it is not one).
-pub fn error_condition(e: &Element) -> Option<String> {
+pub(crate) fn error_condition(e: &Element) -> Option<String> {
     if e.attr("type") != Some("error") {
         return None;
     }
@@ -61,14 +61,14 @@ pub fn error_condition(e: &Element) -> Option<String> {
 }
 
 /// The `type` attribute of an error stanza's `<error/>`.
-pub fn error_type(e: &Element) -> Option<String> {
+pub(crate) fn error_type(e: &Element) -> Option<String> {
     e.get_child("error", ns::CLIENT)
         .and_then(|err| err.attr("type"))
         .map(str::to_owned)
 }
 
 /// One line per stanza, for assertion messages.
-pub fn dump(els: &[Element]) -> String {
+pub(crate) fn dump(els: &[Element]) -> String {
     els.iter()
         .map(|e| e.to_xml_string())
         .collect::<Vec<_>>()
@@ -76,19 +76,19 @@ pub fn dump(els: &[Element]) -> String {
 }
 
 /// True when `e` is a message carrying a `<subject/>` (and no body): the end of a join.
-pub fn is_subject(e: &Element) -> bool {
+pub(crate) fn is_subject(e: &Element) -> bool {
     e.name == "message" && e.has_child("subject", ns::CLIENT) && !e.has_child("body", ns::CLIENT)
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// A process-unique stanza id with a readable prefix.
-pub fn unique_id(prefix: &str) -> String {
+pub(crate) fn unique_id(prefix: &str) -> String {
     format!("{prefix}-{}", NEXT_ID.fetch_add(1, Ordering::Relaxed))
 }
 
 /// The var attributes of a disco#info result's `<feature/>`s.
-pub fn features(info: &Element) -> Vec<String> {
+pub(crate) fn features(info: &Element) -> Vec<String> {
     info.get_child("query", ns::DISCO_INFO)
         .map(|q| {
             q.children()
@@ -100,7 +100,7 @@ pub fn features(info: &Element) -> Vec<String> {
 }
 
 /// The value of field `var` in the first data form of `parent` (searched one level down).
-pub fn form_value(parent: &Element, var: &str) -> Option<String> {
+pub(crate) fn form_value(parent: &Element, var: &str) -> Option<String> {
     let form = parent.get_child("x", ns::DATA_FORMS).or_else(|| {
         parent
             .children()
@@ -114,7 +114,7 @@ pub fn form_value(parent: &Element, var: &str) -> Option<String> {
 impl<S: AsyncRead + AsyncWrite + Unpin> Raw<S> {
     /// Sends a join presence (`x_extra` goes inside `<x xmlns='…muc'>`) and returns every
     /// stanza up to and including the subject, or up to the error presence from `occupant`.
-    pub async fn join(&mut self, occupant: &str, x_extra: &str) -> Vec<Element> {
+    pub(crate) async fn join(&mut self, occupant: &str, x_extra: &str) -> Vec<Element> {
         self.send(&format!(
             "<presence to='{occupant}'><x xmlns='http://jabber.org/protocol/muc'>{x_extra}</x></presence>"
         ))
@@ -123,7 +123,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Raw<S> {
     }
 
     /// Reads the rest of a join sequence (see [`Raw::join`]).
-    pub async fn read_join(&mut self, occupant: &str) -> Vec<Element> {
+    pub(crate) async fn read_join(&mut self, occupant: &str) -> Vec<Element> {
         let mut got = Vec::new();
         loop {
             let e = self.element().await;
@@ -139,7 +139,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Raw<S> {
 
     /// Pings `to` (a room answers it from its own task, after everything it sent this
     /// client before) and returns what arrived before the answer.
-    pub async fn until_pong(&mut self, to: &str) -> Vec<Element> {
+    pub(crate) async fn until_pong(&mut self, to: &str) -> Vec<Element> {
         let id = unique_id("barrier");
         self.send(&format!(
             "<iq type='get' id='{id}' to='{to}'><ping xmlns='urn:xmpp:ping'/></iq>"
@@ -157,13 +157,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Raw<S> {
     }
 
     /// Asserts that the room sent nothing more to this client (room barrier).
-    pub async fn expect_quiet(&mut self, room: &str) {
+    pub(crate) async fn expect_quiet(&mut self, room: &str) {
         let got = self.until_pong(room).await;
         assert!(got.is_empty(), "unexpected stanzas:\n{}", dump(&got));
     }
 
     /// Reads elements until one matches `pred`, returning it (skipped ones are dropped).
-    pub async fn until(&mut self, mut pred: impl FnMut(&Element) -> bool) -> Element {
+    pub(crate) async fn until(&mut self, mut pred: impl FnMut(&Element) -> bool) -> Element {
         loop {
             let e = self.element().await;
             if pred(&e) {

@@ -14,7 +14,7 @@ use super::Raw;
 
 /// Which SCRAM hash to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ScramKind {
+pub(crate) enum ScramKind {
     /// SCRAM-SHA-1 (what Smack, hence jicofo and JVB, use).
     Sha1,
     /// SCRAM-SHA-256.
@@ -23,7 +23,7 @@ pub enum ScramKind {
 
 /// A SCRAM client mechanism; `binding` selects the gs2 flag (`None` → `n`,
 /// `Unsupported` → `y`).
-pub fn scram(
+pub(crate) fn scram(
     kind: ScramKind,
     user: &str,
     pass: &str,
@@ -47,7 +47,7 @@ fn unb64(text: &str) -> Vec<u8> {
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Raw<S> {
     /// Opens a stream to `host` and returns its features.
-    pub async fn open_host(&mut self, host: &str) -> Element {
+    pub(crate) async fn open_host(&mut self, host: &str) -> Element {
         self.parser.reset();
         self.send(&format!(
             "<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='{host}' version='1.0'>"
@@ -61,7 +61,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Raw<S> {
     /// Runs one SASL exchange on an open stream: `<auth/>`, challenges answered by `mech`,
     /// then `<success/>` (whose additional data `mech` must accept) or `<failure/>`, which is
     /// returned.
-    pub async fn sasl_exchange(&mut self, mech: &mut dyn Mechanism) -> Element {
+    pub(crate) async fn sasl_exchange(&mut self, mech: &mut dyn Mechanism) -> Element {
         let initial = mech.initial();
         self.send(&format!(
             "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='{}'>{}</auth>",
@@ -93,7 +93,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Raw<S> {
     }
 
     /// Restarts the stream to `host` after SASL success and binds a resource.
-    pub async fn bind_host(&mut self, host: &str, resource: Option<&str>) -> String {
+    pub(crate) async fn bind_host(&mut self, host: &str, resource: Option<&str>) -> String {
         let f = self.open_host(host).await;
         assert!(f.has_child("bind", ns::BIND));
         let r = resource
@@ -112,7 +112,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Raw<S> {
     }
 
     /// SCRAM login to `user@host` and bind; returns the bound full JID.
-    pub async fn login_scram(
+    pub(crate) async fn login_scram(
         &mut self,
         kind: ScramKind,
         user: &str,

@@ -21,29 +21,29 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use crate::common::{Raw, STEP};
 
 /// `<enable/>` asking for resumption.
-pub const ENABLE: &str = "<enable xmlns='urn:xmpp:sm:3' resume='true'/>";
+pub(crate) const ENABLE: &str = "<enable xmlns='urn:xmpp:sm:3' resume='true'/>";
 
 const OPEN: &str =
     "<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='localhost' version='1.0'/>";
 
 /// A WebSocket client speaking RFC 7395.
-pub struct Ws {
+pub(crate) struct Ws {
     io: WebSocketStream<MaybeTlsStream<TcpStream>>,
 }
 
 /// The text of a message's body.
-pub fn body(e: &Element) -> String {
+pub(crate) fn body(e: &Element) -> String {
     e.child_text("body", ns::CLIENT).unwrap_or_default()
 }
 
 /// A chat message from the TCP client's point of view.
-pub fn chat(to: &str, body: &str) -> String {
+pub(crate) fn chat(to: &str, body: &str) -> String {
     format!("<message to='{to}' type='chat' id='{body}'><body>{body}</body></message>")
 }
 
 impl Ws {
     /// Connects with the `xmpp` sub-protocol.
-    pub async fn connect(addr: SocketAddr) -> Ws {
+    pub(crate) async fn connect(addr: SocketAddr) -> Ws {
         let mut req = format!("ws://{addr}/xmpp-websocket")
             .into_client_request()
             .unwrap();
@@ -54,12 +54,12 @@ impl Ws {
     }
 
     /// Sends one text message.
-    pub async fn send(&mut self, text: &str) {
+    pub(crate) async fn send(&mut self, text: &str) {
         self.io.send(Message::text(text)).await.unwrap();
     }
 
     /// The next element; panics when the connection closes.
-    pub async fn element(&mut self) -> Element {
+    pub(crate) async fn element(&mut self) -> Element {
         loop {
             let m = tokio::time::timeout(STEP, self.io.next())
                 .await
@@ -86,7 +86,7 @@ impl Ws {
     }
 
     /// The next element that is not an SM ack request (answered by the caller's count).
-    pub async fn stanza(&mut self) -> Element {
+    pub(crate) async fn stanza(&mut self) -> Element {
         loop {
             let e = self.element().await;
             if !e.is("r", ns::SM) {
@@ -96,7 +96,7 @@ impl Ws {
     }
 
     /// Opens a stream; returns the features.
-    pub async fn open(&mut self) -> Element {
+    pub(crate) async fn open(&mut self) -> Element {
         self.send(OPEN).await;
         let open = self.element().await;
         assert!(open.is("open", ns::FRAMING), "{}", open.to_xml_string());
@@ -106,7 +106,7 @@ impl Ws {
     }
 
     /// ANONYMOUS login and the restart; returns the post-SASL features (no bind yet).
-    pub async fn authenticate(&mut self) -> Element {
+    pub(crate) async fn authenticate(&mut self) -> Element {
         self.open().await;
         self.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='ANONYMOUS'/>")
             .await;
@@ -116,7 +116,7 @@ impl Ws {
     }
 
     /// Binds `resource`; returns the full JID.
-    pub async fn bind(&mut self, resource: &str) -> String {
+    pub(crate) async fn bind(&mut self, resource: &str) -> String {
         self.send(&format!("<iq type='set' id='b1' xmlns='jabber:client'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>{resource}</resource></bind></iq>")).await;
         let r = self.element().await;
         assert_eq!(r.attr("type"), Some("result"), "{}", r.to_xml_string());
@@ -127,7 +127,7 @@ impl Ws {
     }
 
     /// Sends `<enable resume='true'/>`; returns the resumption id and `max`.
-    pub async fn enable(&mut self) -> (String, u32) {
+    pub(crate) async fn enable(&mut self) -> (String, u32) {
         self.send(ENABLE).await;
         let e = self.element().await;
         assert!(e.is("enabled", ns::SM), "{}", e.to_xml_string());
@@ -140,7 +140,7 @@ impl Ws {
 
     /// Makes sure the server processed everything sent so far: `<r/>` and its `<a/>`.
     /// Returns the server's `h`; stanzas arriving meanwhile are returned too.
-    pub async fn sync(&mut self) -> (u32, Vec<Element>) {
+    pub(crate) async fn sync(&mut self) -> (u32, Vec<Element>) {
         self.send("<r xmlns='urn:xmpp:sm:3'/>").await;
         let mut others = Vec::new();
         loop {
@@ -155,14 +155,14 @@ impl Ws {
     }
 
     /// Drops the connection without any goodbye (no `<close/>`, no close frame).
-    pub fn cut(self) {
+    pub(crate) fn cut(self) {
         drop(self.io);
     }
 }
 
 /// SASL and restart over TCP (no bind): PLAIN for accounts, ANONYMOUS when `user` is None.
 /// Returns the post-SASL features.
-pub async fn tcp_authenticate<S: AsyncRead + AsyncWrite + Unpin>(
+pub(crate) async fn tcp_authenticate<S: AsyncRead + AsyncWrite + Unpin>(
     c: &mut Raw<S>,
     user: Option<(&str, &str)>,
 ) -> Element {
@@ -187,7 +187,10 @@ pub async fn tcp_authenticate<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 /// Binds `resource` on a TCP stream already past SASL; returns the full JID.
-pub async fn tcp_bind<S: AsyncRead + AsyncWrite + Unpin>(c: &mut Raw<S>, resource: &str) -> String {
+pub(crate) async fn tcp_bind<S: AsyncRead + AsyncWrite + Unpin>(
+    c: &mut Raw<S>,
+    resource: &str,
+) -> String {
     let r = c
         .iq(
             &format!("<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>{resource}</resource></bind></iq>"),
@@ -202,7 +205,7 @@ pub async fn tcp_bind<S: AsyncRead + AsyncWrite + Unpin>(c: &mut Raw<S>, resourc
 }
 
 /// Sends `<enable resume='true'/>` over TCP; returns the resumption id.
-pub async fn tcp_enable<S: AsyncRead + AsyncWrite + Unpin>(c: &mut Raw<S>) -> String {
+pub(crate) async fn tcp_enable<S: AsyncRead + AsyncWrite + Unpin>(c: &mut Raw<S>) -> String {
     c.send(ENABLE).await;
     let e = c.element().await;
     assert!(e.is("enabled", ns::SM), "{}", e.to_xml_string());
@@ -211,7 +214,9 @@ pub async fn tcp_enable<S: AsyncRead + AsyncWrite + Unpin>(c: &mut Raw<S>) -> St
 
 /// `<r/>` and its `<a/>` over TCP: everything sent before was processed. Returns the
 /// server's `h` and the stanzas that arrived meanwhile.
-pub async fn tcp_sync<S: AsyncRead + AsyncWrite + Unpin>(c: &mut Raw<S>) -> (u32, Vec<Element>) {
+pub(crate) async fn tcp_sync<S: AsyncRead + AsyncWrite + Unpin>(
+    c: &mut Raw<S>,
+) -> (u32, Vec<Element>) {
     c.send("<r xmlns='urn:xmpp:sm:3'/>").await;
     let mut others = Vec::new();
     loop {
@@ -226,7 +231,7 @@ pub async fn tcp_sync<S: AsyncRead + AsyncWrite + Unpin>(c: &mut Raw<S>) -> (u32
 }
 
 /// The condition of a stanza error.
-pub fn error_condition(e: &Element) -> Option<String> {
+pub(crate) fn error_condition(e: &Element) -> Option<String> {
     e.get_child("error", ns::CLIENT)
         .and_then(|err| {
             err.children()
