@@ -14,7 +14,7 @@ use crate::store::Store;
 
 /// Who a session is, decided once at authentication: the policy crate's type, which room
 /// verification reads as it is.
-pub use rookery_policy::Identity;
+pub(crate) use rookery_policy::Identity;
 
 /// The origin of a stanza being routed.
 #[derive(Debug, Clone)]

@@ -3,15 +3,20 @@
 //! Harnesses start a server with [`start`] from a [`Config`] (listen on port 0 to get free
 //! ports) and get back the bound addresses and a handle that shuts it down.
 
+// The embedding API is `start`, `start_with_store`, `Running`, `Config` (with `config::jitsi`
+// for docker-jitsi-meet's variables), `Store`, the `token` tools and the `metrics` types
+// `Running` hands out; everything else is the server's own.
 pub mod config;
-pub mod core;
+pub(crate) mod core;
 pub mod metrics;
-pub mod routing;
-pub mod services;
-pub mod session;
+pub(crate) mod routing;
+pub(crate) mod services;
+pub(crate) mod session;
 pub mod store;
 pub mod token;
-pub mod transport;
+pub(crate) mod transport;
+
+pub use crate::services::component::handshake_digest;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -94,9 +99,29 @@ impl Running {
             .map(|(_, a)| *a)
     }
 
-    /// The shared context (tests inspect the router and store).
-    pub fn core(&self) -> &Arc<Core> {
-        &self.core
+    /// The `/metrics` page as it would be served now.
+    pub fn metrics_text(&self) -> String {
+        self.core.metrics.render(&self.core)
+    }
+
+    /// The stream-management counters (enabled, resumed, hibernated, evicted, ...).
+    pub fn sm_counters(&self) -> &metrics::SmCounters {
+        &self.core.metrics.sm
+    }
+
+    /// Whether a session is bound to this full JID.
+    pub fn is_bound(&self, jid: &rookery_proto::Jid) -> bool {
+        self.core.router.is_bound(jid)
+    }
+
+    /// How many sessions were disconnected because their mailbox overflowed.
+    pub fn overflow_disconnects(&self) -> u64 {
+        self.core.router.overflow_disconnects()
+    }
+
+    /// Whether no session is registered for resumption (live or hibernating).
+    pub fn no_resumable_sessions(&self) -> bool {
+        self.core.sm.is_empty()
     }
 
     /// Tells every session `system-shutdown`, stops listening and waits (at most 2 s) for

@@ -1,7 +1,7 @@
 //! Where a stanza goes (RFC 6120 §10, RFC 6121 §8 basics without rosters or offline storage).
 
-pub mod server_iq;
-pub mod table;
+pub(crate) mod server_iq;
+pub(crate) mod table;
 
 use std::sync::Arc;
 
@@ -11,7 +11,7 @@ use crate::core::{Core, Sender};
 use crate::routing::table::Outgoing;
 
 /// Routes a stanza sent by `sender` (its `from` already stamped).
-pub fn route(core: &Arc<Core>, sender: &Sender, stanza: Element) {
+pub(crate) fn route(core: &Arc<Core>, sender: &Sender, stanza: Element) {
     let to = match stanza.attr("to") {
         None => None,
         Some(t) => match Jid::parse(t) {
@@ -57,14 +57,14 @@ pub fn route(core: &Arc<Core>, sender: &Sender, stanza: Element) {
 }
 
 /// Sends the error reply for `stanza` back to its sender (never for errors/results).
-pub fn bounce(core: &Arc<Core>, stanza: &Element, err: StanzaError) {
+pub(crate) fn bounce(core: &Arc<Core>, stanza: &Element, err: StanzaError) {
     if let Some(reply) = error_reply(stanza, &err) {
         send_from_server(core, reply);
     }
 }
 
 /// Delivers a stanza the server (or a service) produced, by its `to`.
-pub fn send_from_server(core: &Arc<Core>, stanza: Element) {
+pub(crate) fn send_from_server(core: &Arc<Core>, stanza: Element) {
     let Some(to) = stanza.attr("to").and_then(|t| Jid::parse(t).ok()) else {
         return;
     };

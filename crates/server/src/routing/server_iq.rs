@@ -10,7 +10,7 @@ use crate::core::{Core, Sender};
 use crate::routing::{bounce, send_from_server};
 
 /// Features the server host advertises in disco#info.
-pub const HOST_FEATURES: &[&str] = &[
+pub(crate) const HOST_FEATURES: &[&str] = &[
     ns::DISCO_INFO,
     ns::DISCO_ITEMS,
     ns::PING,
@@ -31,7 +31,7 @@ fn is_request(iq: &Element) -> bool {
 }
 
 /// An IQ addressed to a host (`to = 'localhost'`).
-pub fn handle(core: &Arc<Core>, _sender: &Sender, _to: &Jid, iq: Element) {
+pub(crate) fn handle(core: &Arc<Core>, _sender: &Sender, _to: &Jid, iq: Element) {
     if !is_request(&iq) {
         return;
     }
@@ -94,7 +94,7 @@ pub fn handle(core: &Arc<Core>, _sender: &Sender, _to: &Jid, iq: Element) {
 }
 
 /// An IQ addressed to an account's bare JID (or with no `to`): the server answers for it.
-pub fn handle_for_account(core: &Arc<Core>, sender: &Sender, to: &Jid, iq: Element) {
+pub(crate) fn handle_for_account(core: &Arc<Core>, sender: &Sender, to: &Jid, iq: Element) {
     if !is_request(&iq) {
         return;
     }

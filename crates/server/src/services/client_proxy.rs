@@ -31,7 +31,7 @@ pub struct ClientProxyConfig {
 /// Checks the proxy blocks: bare domains not taken by hosts, MUCs or other proxies (a
 /// `[[component]]` of the same domain is allowed: the component wins while connected), and
 /// a bare account JID on a served host as target. Returns `(key, reason)`.
-pub fn validate(cfg: &Config) -> Result<(), (&'static str, String)> {
+pub(crate) fn validate(cfg: &Config) -> Result<(), (&'static str, String)> {
     let mut seen = std::collections::HashSet::new();
     for p in &cfg.client_proxies {
         let domain = Jid::parse(&p.domain)
@@ -80,14 +80,14 @@ pub fn validate(cfg: &Config) -> Result<(), (&'static str, String)> {
 
 /// The proxy service bound to its domain.
 #[derive(Debug)]
-pub struct ClientProxy {
+pub(crate) struct ClientProxy {
     domain: Jid,
     target: Jid,
 }
 
 impl ClientProxy {
     /// A proxy for `domain` relaying to the bare account `target`.
-    pub fn new(domain: Jid, target: Jid) -> Self {
+    pub(crate) fn new(domain: Jid, target: Jid) -> Self {
         ClientProxy {
             domain,
             target: target.to_bare(),
@@ -95,7 +95,7 @@ impl ClientProxy {
     }
 
     /// From a validated config block.
-    pub fn from_config(c: &ClientProxyConfig) -> Option<Self> {
+    pub(crate) fn from_config(c: &ClientProxyConfig) -> Option<Self> {
         Some(Self::new(
             Jid::parse(&c.domain).ok()?,
             Jid::parse(&c.target_address).ok()?,
@@ -103,22 +103,22 @@ impl ClientProxy {
     }
 
     /// The proxy's domain.
-    pub fn domain(&self) -> &Jid {
+    pub(crate) fn domain(&self) -> &Jid {
         &self.domain
     }
 
     /// True when `jid` is a session of the target account.
-    pub fn is_target(&self, jid: &Jid) -> bool {
+    pub(crate) fn is_target(&self, jid: &Jid) -> bool {
         jid.bare_str() == self.target.as_str()
     }
 
     /// The proxied JID standing for `original`: `<proxy domain>/<original full JID>`.
-    pub fn proxied_jid(&self, original: &Jid) -> Option<Jid> {
+    pub(crate) fn proxied_jid(&self, original: &Jid) -> Option<Jid> {
         self.domain.with_resource(original.as_str()).ok()
     }
 
     /// The original sender a proxied JID stands for.
-    pub fn original_of(&self, proxied: &Jid) -> Option<Jid> {
+    pub(crate) fn original_of(&self, proxied: &Jid) -> Option<Jid> {
         if proxied.domain() != self.domain.as_str() || proxied.node().is_some() {
             return None;
         }

@@ -15,7 +15,7 @@ use sha1::{Digest, Sha1};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-pub use crate::config::component::Secret;
+pub(crate) use crate::config::component::Secret;
 use crate::config::component::is_below;
 use crate::core::{Core, DomainService, Sender};
 use crate::routing::bounce;
@@ -33,7 +33,7 @@ pub(crate) struct Link {
 /// The service bound to a component's domain: delivers to the connected component, or (when
 /// none is connected) to a client proxy of the same domain, or refuses with
 /// `service-unavailable`.
-pub struct ComponentService {
+pub(crate) struct ComponentService {
     domain: Jid,
     pub(crate) secret: Secret,
     subdomains: bool,
@@ -54,7 +54,7 @@ impl std::fmt::Debug for ComponentService {
 impl ComponentService {
     /// A component service for `domain`; `fallback` serves the domain while no component
     /// is connected.
-    pub fn new(domain: Jid, secret: Secret, fallback: Option<Arc<ClientProxy>>) -> Self {
+    pub(crate) fn new(domain: Jid, secret: Secret, fallback: Option<Arc<ClientProxy>>) -> Self {
         ComponentService {
             domain,
             secret,
@@ -65,24 +65,24 @@ impl ComponentService {
     }
 
     /// Builder: also own every subdomain of the domain.
-    pub fn with_subdomains(mut self, yes: bool) -> Self {
+    pub(crate) fn with_subdomains(mut self, yes: bool) -> Self {
         self.subdomains = yes;
         self
     }
 
     /// True when `domain` is the component's domain or (with `subdomains`) below it.
-    pub fn owns(&self, domain: &str) -> bool {
+    pub(crate) fn owns(&self, domain: &str) -> bool {
         domain == self.domain.as_str()
             || (self.subdomains && is_below(domain, self.domain.as_str()))
     }
 
     /// The domain.
-    pub fn domain(&self) -> &Jid {
+    pub(crate) fn domain(&self) -> &Jid {
         &self.domain
     }
 
     /// True while a component is connected and authenticated.
-    pub fn is_connected(&self) -> bool {
+    pub(crate) fn is_connected(&self) -> bool {
         self.link.lock().map(|l| l.is_some()).unwrap_or(false)
     }
 
@@ -164,7 +164,7 @@ impl ComponentService {
 }
 
 /// The components by domain, for the listener.
-pub type Registry = HashMap<String, Arc<ComponentService>>;
+pub(crate) type Registry = HashMap<String, Arc<ComponentService>>;
 
 /// Lowercase hex SHA-1 of `stream_id + secret` (XEP-0114 §3).
 pub fn handshake_digest(stream_id: &str, secret: &str) -> String {
@@ -175,7 +175,7 @@ pub fn handshake_digest(stream_id: &str, secret: &str) -> String {
 }
 
 /// Constant-time check of a component's handshake value (hex case is ignored).
-pub fn handshake_ok(stream_id: &str, secret: &str, given: &str) -> bool {
+pub(crate) fn handshake_ok(stream_id: &str, secret: &str, given: &str) -> bool {
     use subtle::ConstantTimeEq;
     let expected = handshake_digest(stream_id, secret);
     let given = given.trim().to_ascii_lowercase();

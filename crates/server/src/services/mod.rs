@@ -2,7 +2,7 @@
 //! plugged into its hooks), XEP-0114 external components and Jitsi's client proxy
 //! (`focus.<domain>`).
 
-pub mod client_proxy;
-pub mod component;
-pub mod muc;
-pub mod muc_policy;
+pub(crate) mod client_proxy;
+pub(crate) mod component;
+pub(crate) mod muc;
+pub(crate) mod muc_policy;

@@ -46,13 +46,17 @@ struct Inner {
 }
 
 /// A MUC service bound to its domain.
-pub struct MucDomain {
+pub(crate) struct MucDomain {
     inner: Arc<Inner>,
 }
 
 impl MucDomain {
     /// Builds the service; persistent rooms are loaded by [`MucDomain::load_persistent`].
-    pub fn new(config: MucConfig, parent_admins: Vec<String>, global_admins: &[String]) -> Self {
+    pub(crate) fn new(
+        config: MucConfig,
+        parent_admins: Vec<String>,
+        global_admins: &[String],
+    ) -> Self {
         let mut hooks = HookChain::default();
         let mut mapper = ServerMapper::Plain;
         let mut refusals = None;
@@ -82,7 +86,7 @@ impl MucDomain {
     }
 
     /// Starts a task for every persistent room in the store.
-    pub fn load_persistent(&self, core: &Arc<Core>) {
+    pub(crate) fn load_persistent(&self, core: &Arc<Core>) {
         let domain = self.inner.config.domain.to_string();
         let records = match core.store.rooms(&domain) {
             Ok(r) => r,

@@ -18,7 +18,7 @@ use crate::core::Identity;
 
 /// The address mapper a MUC service runs with.
 #[derive(Debug, Clone)]
-pub enum ServerMapper {
+pub(crate) enum ServerMapper {
     /// No tenants: rooms are addressed on the service domain only.
     Plain,
     /// Jitsi tenants under `muc_mapper_domain_base`.
@@ -65,7 +65,7 @@ impl AddressMapper for ServerMapper {
 
 /// The room-verification hook of one MUC service.
 #[derive(Debug)]
-pub struct PolicyHook {
+pub(crate) struct PolicyHook {
     policy: MucPolicy,
     config: MucPolicyConfig,
     /// Refusals by Jitsi code, for `/metrics`.
@@ -77,7 +77,7 @@ pub struct PolicyHook {
 
 /// Token expiry deadlines of occupants, shared between the hook and the room tasks.
 #[derive(Debug, Default)]
-pub struct Expiries {
+pub(crate) struct Expiries {
     // Deadlines by room, then by occupant: each room task looks only at its own on every
     // tick. A std Mutex: only short inserts, removals and scans, never held across an await.
     at: std::sync::Mutex<HashMap<Jid, HashMap<Jid, i64>>>,
@@ -102,7 +102,7 @@ impl Expiries {
     }
 
     /// Takes the occupants of `room` whose deadline is at or before `now` (seconds).
-    pub fn due(&self, room: &Jid, now: i64) -> Vec<Jid> {
+    pub(crate) fn due(&self, room: &Jid, now: i64) -> Vec<Jid> {
         let Ok(mut m) = self.at.lock() else {
             return Vec::new();
         };
@@ -126,7 +126,7 @@ impl Expiries {
 
 /// The policy settings of a MUC block with the MUC's own `admins` and
 /// `restrict_room_creation` folded in (one list of admins, one switch).
-pub fn effective_policy_config(muc: &MucConfig) -> Option<MucPolicyConfig> {
+pub(crate) fn effective_policy_config(muc: &MucConfig) -> Option<MucPolicyConfig> {
     let mut cfg = muc.token_verification.clone()?;
     cfg.admins.extend(muc.admins.iter().map(|j| j.to_string()));
     cfg.restrict_room_creation |= muc.restrict_room_creation;
@@ -135,7 +135,7 @@ pub fn effective_policy_config(muc: &MucConfig) -> Option<MucPolicyConfig> {
 
 impl PolicyHook {
     /// Builds the hook; `global` and `parent_host` are the other admin lists of the rule.
-    pub fn new(
+    pub(crate) fn new(
         muc: &MucConfig,
         cfg: MucPolicyConfig,
         global: &[String],
@@ -157,7 +157,7 @@ impl PolicyHook {
     }
 
     /// The mapper matching this policy's tenant settings.
-    pub fn mapper(muc: &MucConfig, cfg: &MucPolicyConfig) -> ServerMapper {
+    pub(crate) fn mapper(muc: &MucConfig, cfg: &MucPolicyConfig) -> ServerMapper {
         if cfg
             .muc_mapper_domain_base
             .as_deref()

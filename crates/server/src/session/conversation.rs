@@ -25,7 +25,7 @@ use crate::transport::Transport;
 use crate::transport::http::params::TransportParams;
 
 /// How a transport frames what the conversation sends.
-pub trait Wire {
+pub(crate) trait Wire {
     /// The namespace elements are written in: `jabber:client` on a TCP stream (its header
     /// declares it), none on WebSocket and BOSH (every element declares its own).
     fn context_ns(&self) -> &'static str;
@@ -48,7 +48,7 @@ pub trait Wire {
 }
 
 /// A client session on one connection (or BOSH session) of any transport.
-pub struct Conversation<W: Wire> {
+pub(crate) struct Conversation<W: Wire> {
     pub(crate) core: Arc<Core>,
     pub(crate) transport: Transport,
     pub(crate) session: Session,
@@ -88,7 +88,7 @@ impl<W: Wire> std::fmt::Debug for Conversation<W> {
 impl<W: Wire> Conversation<W> {
     /// A new conversation; `tx` and `kill` are the mailbox and kill token the router gets
     /// at bind. `params` are the URL parameters (their token goes to the session).
-    pub fn new(
+    pub(crate) fn new(
         core: Arc<Core>,
         transport: Transport,
         info: TransportInfo,
@@ -120,22 +120,22 @@ impl<W: Wire> Conversation<W> {
     }
 
     /// True once a resource is bound (the mailbox is live).
-    pub fn is_bound(&self) -> bool {
+    pub(crate) fn is_bound(&self) -> bool {
         self.session.is_bound()
     }
 
     /// True once the stream is ending: the transport flushes and stops.
-    pub fn is_closing(&self) -> bool {
+    pub(crate) fn is_closing(&self) -> bool {
         self.closing
     }
 
     /// The host the client asked for, once known.
-    pub fn host(&self) -> Option<String> {
+    pub(crate) fn host(&self) -> Option<String> {
         self.session.host().map(|h| h.domain.clone())
     }
 
     /// Feeds one input to the session (held back while a `<resume/>` is pending).
-    pub fn input(&mut self, input: Input) {
+    pub(crate) fn input(&mut self, input: Input) {
         if self.closing {
             return;
         }
@@ -149,13 +149,13 @@ impl<W: Wire> Conversation<W> {
     }
 
     /// True when a token waits for [`Self::settle_token`].
-    pub fn token_pending(&self) -> bool {
+    pub(crate) fn token_pending(&self) -> bool {
         self.pending_token.is_some()
     }
 
     /// Verifies the token the session asked about (key fetches may wait on the network)
     /// and hands the verdict back to the session.
-    pub async fn settle_token(&mut self) {
+    pub(crate) async fn settle_token(&mut self) {
         while let Some((domain, token)) = self.pending_token.take() {
             // Boxed: key fetching is a large future, and every idle connection's task would
             // otherwise carry its size.
@@ -170,13 +170,13 @@ impl<W: Wire> Conversation<W> {
     }
 
     /// Ends the stream with a stream error (sent after our header if none was sent yet).
-    pub fn error(&mut self, cond: StreamErrorCondition, text: &str) {
+    pub(crate) fn error(&mut self, cond: StreamErrorCondition, text: &str) {
         self.error_element(&stream_error(cond, Some(text)));
     }
 
     /// Ends the stream because the transport itself failed (missed pings): like
     /// [`Self::error`], but a resumable session hibernates afterwards.
-    pub fn lost(&mut self, cond: StreamErrorCondition, text: &str) {
+    pub(crate) fn lost(&mut self, cond: StreamErrorCondition, text: &str) {
         if !self.closing {
             self.lost = true;
         }
@@ -184,7 +184,7 @@ impl<W: Wire> Conversation<W> {
     }
 
     /// Ends the stream with this `<stream:error/>` element.
-    pub fn error_element(&mut self, error: &Element) {
+    pub(crate) fn error_element(&mut self, error: &Element) {
         if self.closing {
             return;
         }
@@ -199,7 +199,7 @@ impl<W: Wire> Conversation<W> {
     }
 
     /// Ends the stream without an error (the client closed, or the transport went away).
-    pub fn close(&mut self) {
+    pub(crate) fn close(&mut self) {
         if self.closing {
             return;
         }
@@ -208,7 +208,7 @@ impl<W: Wire> Conversation<W> {
     }
 
     /// Writes one element.
-    pub fn send(&mut self, el: &Element) {
+    pub(crate) fn send(&mut self, el: &Element) {
         let ns = self.wire.context_ns();
         self.wire
             .element(&mut |buf| rookery_proto::serialize::write_element(buf, el, ns));
@@ -216,7 +216,7 @@ impl<W: Wire> Conversation<W> {
 
     /// Writes one mailbox item (stream management keeps it until the client acknowledges
     /// it).
-    pub fn deliver(&mut self, item: Outgoing) {
+    pub(crate) fn deliver(&mut self, item: Outgoing) {
         if self.closing {
             if self.sm.is_some() {
                 bounce_undelivered(&self.core, item);
@@ -250,7 +250,7 @@ impl<W: Wire> Conversation<W> {
     }
 
     /// Carries out the session machine's actions.
-    pub fn run_actions(&mut self, actions: Vec<Action>) {
+    pub(crate) fn run_actions(&mut self, actions: Vec<Action>) {
         for a in actions {
             if self.closing {
                 return;
@@ -348,25 +348,25 @@ impl<W: Wire> Conversation<W> {
     }
 
     /// True while stream management is on (the transport runs the ack timer).
-    pub fn sm_active(&self) -> bool {
+    pub(crate) fn sm_active(&self) -> bool {
         self.sm.is_some()
     }
 
     /// The periodic ack check: sends `<r/>` when stanzas wait unasked.
-    pub fn ack_tick(&mut self) {
+    pub(crate) fn ack_tick(&mut self) {
         if !self.closing && self.sm.as_mut().map(SmLink::tick).unwrap_or(false) {
             self.send(&sm::request());
         }
     }
 
     /// True when a `<resume/>` waits for [`Self::settle_resume`].
-    pub fn resume_pending(&self) -> bool {
+    pub(crate) fn resume_pending(&self) -> bool {
         self.pending_resume.is_some()
     }
 
     /// Carries out pending `<resume/>`s (the old session's task may need a moment to hand
     /// over), then feeds the inputs held back behind them.
-    pub async fn settle_resume(&mut self) {
+    pub(crate) async fn settle_resume(&mut self) {
         while let Some((previd, h)) = self.pending_resume.take() {
             self.resume(&previd, h).await;
             while self.pending_resume.is_none() {
@@ -427,18 +427,18 @@ impl<W: Wire> Conversation<W> {
 
     /// The mailbox receiver and kill token of a session this stream resumed; the transport
     /// loop must use them from now on.
-    pub fn take_adopted(&mut self) -> Option<(mpsc::Receiver<Outgoing>, CancellationToken)> {
+    pub(crate) fn take_adopted(&mut self) -> Option<(mpsc::Receiver<Outgoing>, CancellationToken)> {
         self.adopted.take()
     }
 
     /// Waits until another connection asks to resume this session (never resolves when
     /// the session is not resumable).
-    pub async fn next_takeover(&mut self) -> Takeover {
+    pub(crate) async fn next_takeover(&mut self) -> Takeover {
         SmLink::next_takeover(&mut self.sm).await
     }
 
     /// How the stream ended, for [`Self::finish`].
-    pub fn ending(&self) -> Ending {
+    pub(crate) fn ending(&self) -> Ending {
         if self.closing && !self.lost {
             Ending::Closed
         } else {
@@ -449,7 +449,7 @@ impl<W: Wire> Conversation<W> {
     /// The connection is gone: the session hibernates, ends, or (with a takeover request)
     /// moves to the connection that resumes it. `rx` is the mailbox receiver the transport
     /// loop used. Returns true when it moved to another connection.
-    pub fn finish(
+    pub(crate) fn finish(
         &mut self,
         rx: mpsc::Receiver<Outgoing>,
         ending: Ending,

@@ -23,7 +23,7 @@ use crate::transport::Transport;
 const MAX_DIRECTED: usize = 1024;
 
 /// The account store and host table, as the session state machine sees them.
-pub struct CoreEnv<'a>(pub &'a Arc<Core>);
+pub(crate) struct CoreEnv<'a>(pub &'a Arc<Core>);
 
 impl Env for CoreEnv<'_> {
     fn host(&self, domain: &str) -> Option<Arc<HostPolicy>> {
@@ -49,7 +49,7 @@ impl Env for CoreEnv<'_> {
 
 /// Verifies a session's token on a token host: the verified claims, a tokenless guest the
 /// host allows, or `Err(reason)`.
-pub async fn verify_session_token(
+pub(crate) async fn verify_session_token(
     core: &Arc<Core>,
     domain: &str,
     token: Option<&str>,
@@ -68,7 +68,7 @@ pub async fn verify_session_token(
 }
 
 /// How a login shows in the log: the account, or what kind of anonymous login it was.
-pub fn login_label(identity: &LoginIdentity) -> &str {
+pub(crate) fn login_label(identity: &LoginIdentity) -> &str {
     match identity {
         LoginIdentity::Account { username } => username,
         LoginIdentity::Guest => "(guest)",
@@ -78,7 +78,7 @@ pub fn login_label(identity: &LoginIdentity) -> &str {
 
 /// The kind of a queued stanza (`message`, `presence`, `iq`), or `None` for
 /// [`Outgoing::Close`].
-pub fn outgoing_kind(item: &Outgoing) -> Option<&str> {
+pub(crate) fn outgoing_kind(item: &Outgoing) -> Option<&str> {
     match item {
         Outgoing::Stanza(el) => Some(el.name.as_str()),
         Outgoing::Shared { element, .. } => Some(element.name.as_str()),
@@ -89,7 +89,7 @@ pub fn outgoing_kind(item: &Outgoing) -> Option<&str> {
 /// Writes one queued stanza without consuming it (stream management keeps it until the
 /// client acknowledges it); returns its kind (`message`, `presence`, `iq`), or `None` for
 /// [`Outgoing::Close`], which writes nothing.
-pub fn write_outgoing<'a>(
+pub(crate) fn write_outgoing<'a>(
     out: &mut Vec<u8>,
     item: &'a Outgoing,
     context_ns: &str,
@@ -113,7 +113,7 @@ pub fn write_outgoing<'a>(
 
 /// `Action::Authenticated` on any transport: counts the login and starts the session's
 /// routing state with the identity the session machine established.
-pub fn on_authenticated(
+pub(crate) fn on_authenticated(
     core: &Arc<Core>,
     transport: Transport,
     domain: &str,
@@ -126,7 +126,7 @@ pub fn on_authenticated(
 
 /// `Action::Bind` on any transport: binds the session to `tx`/`kill` and returns the
 /// session machine's answer (the bind result or error).
-pub fn on_bind(
+pub(crate) fn on_bind(
     core: &Arc<Core>,
     bound: &mut BoundSession,
     session: &mut Session,
@@ -143,7 +143,7 @@ pub fn on_bind(
 
 /// `Action::EnableSm` on any transport: the stream-management link (resumable when asked
 /// for and the session is bound to an owner) and the session machine's answer.
-pub fn on_enable_sm(
+pub(crate) fn on_enable_sm(
     core: &Arc<Core>,
     bound: Option<&BoundSession>,
     transport: Transport,
@@ -159,7 +159,7 @@ pub fn on_enable_sm(
 
 /// An authenticated session's routing state.
 #[derive(Debug)]
-pub struct BoundSession {
+pub(crate) struct BoundSession {
     domain: String,
     node: String,
     identity: Arc<Identity>,
@@ -172,7 +172,7 @@ pub struct BoundSession {
 impl BoundSession {
     /// After SASL: accounts keep their localpart, guests and token sessions get a random
     /// one; a token session's claims come with its identity.
-    pub fn authenticated(domain: &str, identity: LoginIdentity) -> Self {
+    pub(crate) fn authenticated(domain: &str, identity: LoginIdentity) -> Self {
         let random = || uuid::Uuid::new_v4().simple().to_string();
         let (node, identity) = match identity {
             LoginIdentity::Account { username } => (username, Identity::Account),
@@ -191,12 +191,12 @@ impl BoundSession {
     }
 
     /// The bound full JID, once bound.
-    pub fn jid(&self) -> Option<&Jid> {
+    pub(crate) fn jid(&self) -> Option<&Jid> {
         self.jid.as_ref()
     }
 
     /// Who may resume this session over `transport` (see [`crate::session::stream_management`]).
-    pub fn owner(
+    pub(crate) fn owner(
         &self,
         transport: crate::transport::Transport,
     ) -> crate::session::stream_management::Owner {
@@ -209,7 +209,7 @@ impl BoundSession {
     }
 
     /// Binds a resource; a session already bound to the same full JID is told `conflict`.
-    pub fn bind(
+    pub(crate) fn bind(
         &mut self,
         core: &Arc<Core>,
         resource: Option<String>,
@@ -246,7 +246,7 @@ impl BoundSession {
     }
 
     /// Routes a stanza from this session, remembering directed presence.
-    pub fn route(&mut self, core: &Arc<Core>, stanza: Element) {
+    pub(crate) fn route(&mut self, core: &Arc<Core>, stanza: Element) {
         let Some(jid) = self.jid.clone() else { return };
         if stanza.name == "presence" {
             let ty = stanza.attr("type");
@@ -280,7 +280,7 @@ impl BoundSession {
 
     /// The connection ended: unbind and send unavailable presence to everyone who got a
     /// directed presence.
-    pub fn end(self, core: &Arc<Core>) {
+    pub(crate) fn end(self, core: &Arc<Core>) {
         let Some(jid) = self.jid else { return };
         core.router.unbind(&jid, self.conn_id);
         let sender = Sender {

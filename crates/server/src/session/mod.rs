@@ -1,6 +1,6 @@
 //! What every client transport shares once bytes are framed: the session driver (login,
 //! bind, routing, goodbye) and XEP-0198 stream management (queues, hibernation, resumption).
 
-pub mod conversation;
-pub mod driver;
-pub mod stream_management;
+pub(crate) mod conversation;
+pub(crate) mod driver;
+pub(crate) mod stream_management;

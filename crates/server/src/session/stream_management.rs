@@ -52,18 +52,18 @@ use crate::transport::Transport;
 
 mod hibernation;
 
-pub use hibernation::{Ending, bounce_undelivered, finish, hand_over, hibernate, terminate};
+pub(crate) use hibernation::{Ending, bounce_undelivered, finish, hand_over};
 
 /// How long a resuming stream waits for the old connection's task to hand over.
 const TAKEOVER_WAIT: Duration = Duration::from_secs(5);
 
 /// How often a live stream checks whether stanzas wait for an acknowledgement that was
 /// never asked for (fewer than `smacks_max_unacked_stanzas` were sent).
-pub const ACK_REQUEST_INTERVAL: Duration = Duration::from_secs(10);
+pub(crate) const ACK_REQUEST_INTERVAL: Duration = Duration::from_secs(10);
 
 /// The timer a live stream checks its unacknowledged queue with: first tick one interval
 /// from now (not at once), later ticks delayed rather than bunched after a stall.
-pub fn ack_timer() -> tokio::time::Interval {
+pub(crate) fn ack_timer() -> tokio::time::Interval {
     let mut t = tokio::time::interval_at(
         tokio::time::Instant::now() + ACK_REQUEST_INTERVAL,
         ACK_REQUEST_INTERVAL,
@@ -74,7 +74,7 @@ pub fn ack_timer() -> tokio::time::Interval {
 
 /// The identity a resumable session belongs to; a resumption must present the same.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Owner {
+pub(crate) struct Owner {
     domain: String,
     principal: Principal,
 }
@@ -98,7 +98,7 @@ enum Principal {
 impl Owner {
     /// The owner of a session of `node@domain` authenticated as `identity` over
     /// `transport`.
-    pub fn of(domain: &str, node: &str, identity: &Identity, transport: Transport) -> Owner {
+    pub(crate) fn of(domain: &str, node: &str, identity: &Identity, transport: Transport) -> Owner {
         let principal = match identity {
             Identity::Account => Principal::Account(node.to_owned()),
             Identity::Token(claims) => Principal::Token {
@@ -119,7 +119,7 @@ impl Owner {
 
 /// A request to hand a session over to a resuming connection.
 #[derive(Debug)]
-pub struct Takeover {
+pub(crate) struct Takeover {
     reply: oneshot::Sender<Hibernated>,
 }
 
@@ -293,7 +293,7 @@ struct Resumption {
 
 /// One session's stream-management state on the server side: the unacknowledged queue and,
 /// when resumable, its id and takeover channel. Moves with the session across connections.
-pub struct SmLink {
+pub(crate) struct SmLink {
     queue: OutboundQueue<Queued>,
     resumption: Option<Resumption>,
 }
@@ -343,7 +343,11 @@ impl SmLink {
     /// Answers `<enable/>`: an outbound queue, and a registered resumption id when `owner`
     /// is given (the client asked for resumption). `client_max` is the client's preferred
     /// resumption time; the server's `smacks_hibernation_time` caps it.
-    pub fn enable(core: &Arc<Core>, owner: Option<Owner>, client_max: Option<u32>) -> SmLink {
+    pub(crate) fn enable(
+        core: &Arc<Core>,
+        owner: Option<Owner>,
+        client_max: Option<u32>,
+    ) -> SmLink {
         core.metrics.sm.enabled.fetch_add(1, Ordering::Relaxed);
         let cap = u32::try_from(core.config.smacks_hibernation_time).unwrap_or(u32::MAX);
         let max = client_max.filter(|m| *m > 0).map_or(cap, |m| m.min(cap));
@@ -361,18 +365,18 @@ impl SmLink {
     }
 
     /// The resumption id, when resumable.
-    pub fn id(&self) -> Option<&str> {
+    pub(crate) fn id(&self) -> Option<&str> {
         self.resumption.as_ref().map(|r| r.id.as_str())
     }
 
     /// The resumption time granted, seconds, when resumable.
-    pub fn max(&self) -> Option<u32> {
+    pub(crate) fn max(&self) -> Option<u32> {
         self.resumption.as_ref().map(|r| r.max)
     }
 
     /// Records a stanza being written. `Ok(true)`: send `<r/>` after it. `Err`: the queue
     /// is full; the stanza comes back (bounce it) and the stream must end.
-    pub fn push(&mut self, item: Outgoing) -> Result<bool, Outgoing> {
+    pub(crate) fn push(&mut self, item: Outgoing) -> Result<bool, Outgoing> {
         let queued = Queued {
             item,
             at: Timestamp::now(),
@@ -381,26 +385,26 @@ impl SmLink {
     }
 
     /// Applies the client's `<a h=''/>`.
-    pub fn ack(&mut self, h: u32) -> Result<(), HandledCountTooHigh> {
+    pub(crate) fn ack(&mut self, h: u32) -> Result<(), HandledCountTooHigh> {
         match self.queue.ack(h)? {
             Acked::Dropped(_) | Acked::Stale => Ok(()),
         }
     }
 
     /// A new connection took over: an `<r/>` sent on the old one will never be answered.
-    pub fn reset_request(&mut self) {
+    pub(crate) fn reset_request(&mut self) {
         self.queue.reset_request();
     }
 
     /// The periodic check: true when an `<r/>` should be sent now.
-    pub fn tick(&mut self) -> bool {
+    pub(crate) fn tick(&mut self) -> bool {
         self.queue.tick()
     }
 
     /// The unacknowledged stanzas as a resumed stream sends them again, oldest first:
     /// messages and presences stamped with when they were queued, `from` the server domain
     /// `host` that held them (see [`Queued`]).
-    pub fn resend<'a>(&'a self, host: &'a str) -> impl Iterator<Item = Cow<'a, Outgoing>> {
+    pub(crate) fn resend<'a>(&'a self, host: &'a str) -> impl Iterator<Item = Cow<'a, Outgoing>> {
         self.queue
             .iter()
             .map(move |q| match delayed(&q.item, q.at, host) {
@@ -418,7 +422,7 @@ impl SmLink {
     /// that gave up are skipped); never resolves for a session that is not resumable.
     /// Cancel-safe: it can sit in a `select!` next to socket reads and writes, so a
     /// connection stuck writing to a dead peer still hands its session over.
-    pub async fn next_takeover(link: &mut Option<SmLink>) -> Takeover {
+    pub(crate) async fn next_takeover(link: &mut Option<SmLink>) -> Takeover {
         match link {
             Some(l) => SmLink::next_takeover_of(l).await,
             None => std::future::pending().await,
@@ -441,7 +445,7 @@ impl SmLink {
 
 /// The channel ends of a bound session's mailbox; they move with the session.
 #[derive(Debug)]
-pub struct Mailbox {
+pub(crate) struct Mailbox {
     /// The sender the router holds a clone of.
     pub tx: mpsc::Sender<Outgoing>,
     /// Where deliveries arrive.
@@ -453,7 +457,7 @@ pub struct Mailbox {
 /// A session without a connection: what a hibernation task keeps and a resuming
 /// connection takes over.
 #[derive(Debug)]
-pub struct Hibernated {
+pub(crate) struct Hibernated {
     /// The routing state (JID, identity, directed presence).
     pub bound: BoundSession,
     /// The session's mailbox, still registered in the router.
@@ -470,7 +474,7 @@ pub struct Hibernated {
 /// (none before SASL: that always fails), counts the outcome, and applies the client's `h`
 /// to the unacknowledged queue. The `Err` beside the session is a count higher than what
 /// was sent, which ends the new stream.
-pub async fn resume(
+pub(crate) async fn resume(
     core: &Arc<Core>,
     previd: &str,
     owner: Option<Owner>,
@@ -494,7 +498,7 @@ pub async fn resume(
 }
 
 /// Takes the hibernated (or still connected) session `previd` over for `owner`.
-pub async fn claim(core: &Arc<Core>, previd: &str, owner: &Owner) -> Option<Hibernated> {
+pub(crate) async fn claim(core: &Arc<Core>, previd: &str, owner: &Owner) -> Option<Hibernated> {
     let tx = core.sm.lookup(previd, owner)?;
     let (reply, answer) = oneshot::channel();
     let asked = tokio::time::timeout(TAKEOVER_WAIT, tx.send(Takeover { reply })).await;

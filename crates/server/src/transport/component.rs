@@ -22,7 +22,7 @@ use crate::routing::table::Outgoing;
 use crate::services::component::{ComponentService, Link, Registry, handshake_ok};
 
 /// Accepts component connections until shutdown.
-pub async fn accept_loop(
+pub(crate) async fn accept_loop(
     core: Arc<Core>,
     registry: Arc<Registry>,
     listener: tokio::net::TcpListener,

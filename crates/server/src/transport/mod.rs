@@ -2,10 +2,10 @@
 //! HTTP listener for WebSocket and BOSH (`http`). Each transport only frames bytes; the
 //! session machine of `rookery-c2s` and [`crate::session`] do the rest.
 
-pub mod component;
-pub mod http;
-pub mod tcp;
-pub mod tls;
+pub(crate) mod component;
+pub(crate) mod http;
+pub(crate) mod tcp;
+pub(crate) mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;

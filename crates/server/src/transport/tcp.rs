@@ -103,7 +103,7 @@ impl AsyncWrite for Conn {
 }
 
 /// Accepts connections until shutdown.
-pub async fn accept_loop(
+pub(crate) async fn accept_loop(
     core: Arc<Core>,
     tls: Arc<HashMap<String, TlsAcceptor>>,
     listener: tokio::net::TcpListener,

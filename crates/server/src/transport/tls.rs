@@ -93,7 +93,7 @@ fn generate(
 }
 
 /// Builds the acceptor for one host.
-pub fn acceptor_for(host: &HostConfig) -> Result<TlsAcceptor, TlsError> {
+pub(crate) fn acceptor_for(host: &HostConfig) -> Result<TlsAcceptor, TlsError> {
     let (certs, key) = match (&host.tls_certificate, &host.tls_key) {
         (Some(c), Some(k)) => load_files(c, k)?,
         _ => {

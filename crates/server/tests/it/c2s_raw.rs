@@ -359,11 +359,8 @@ async fn client_that_never_reads_is_disconnected_and_others_keep_working() {
                 .await;
             let m = other.element().await;
             assert_eq!(m.attr("id"), Some(format!("o{i}").as_str()));
-            if srv.core().router.overflow_disconnects() > 0
-                && !srv
-                    .core()
-                    .router
-                    .is_bound(&rookery_proto::Jid::parse(&jsink).unwrap())
+            if srv.overflow_disconnects() > 0
+                && !srv.is_bound(&rookery_proto::Jid::parse(&jsink).unwrap())
             {
                 disconnected = true;
                 break;

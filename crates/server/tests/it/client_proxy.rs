@@ -218,7 +218,7 @@ async fn a_connected_component_of_the_same_domain_wins_over_the_proxy() {
         Some(rookery_proto::StreamEvent::Open(h)) => h.id.unwrap(),
         other => panic!("{other:?}"),
     };
-    let digest = rookery_server::services::component::handshake_digest(&id, "sec");
+    let digest = rookery_server::handshake_digest(&id, "sec");
     comp.send(&format!("<handshake>{digest}</handshake>")).await;
     assert_eq!(comp.element().await.name, "handshake");
     web.send("<iq type='get' id='b' to='focus.localhost'><ping xmlns='urn:xmpp:ping'/></iq>")

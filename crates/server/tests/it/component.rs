@@ -51,7 +51,7 @@ async fn open(c: &mut Raw<TcpStream>, domain: &str) -> String {
 async fn component(srv: &rookery_server::Running, domain: &str, secret: &str) -> Raw<TcpStream> {
     let mut c = connect(srv.component_addr().unwrap()).await;
     let id = open(&mut c, domain).await;
-    let digest = rookery_server::services::component::handshake_digest(&id, secret);
+    let digest = rookery_server::handshake_digest(&id, secret);
     c.send(&format!("<handshake>{digest}</handshake>")).await;
     let ok = c.element().await;
     assert!(ok.is("handshake", ns::COMPONENT), "{}", ok.to_xml_string());
@@ -65,7 +65,7 @@ async fn reclaim(srv: &rookery_server::Running) -> Raw<TcpStream> {
     loop {
         let mut c = connect(srv.component_addr().unwrap()).await;
         let id = open(&mut c, "focus.localhost").await;
-        let digest = rookery_server::services::component::handshake_digest(&id, SECRET);
+        let digest = rookery_server::handshake_digest(&id, SECRET);
         c.send(&format!("<handshake>{digest}</handshake>")).await;
         match c.event().await {
             Some(StreamEvent::Element(e)) if e.name == "handshake" => return c,
@@ -140,7 +140,7 @@ async fn wrong_secret_is_not_authorized() {
     let srv = start(config(), &[]).await;
     let mut c = connect(srv.component_addr().unwrap()).await;
     let id = open(&mut c, "focus.localhost").await;
-    let digest = rookery_server::services::component::handshake_digest(&id, "not-the-secret");
+    let digest = rookery_server::handshake_digest(&id, "not-the-secret");
     c.send(&format!("<handshake>{digest}</handshake>")).await;
     let (cond, _) = c.stream_error().await;
     assert_eq!(cond, "not-authorized");
@@ -182,7 +182,7 @@ async fn second_connection_gets_conflict_and_the_first_keeps_working() {
     let mut first = component(&srv, "focus.localhost", SECRET).await;
     let mut second = connect(srv.component_addr().unwrap()).await;
     let id = open(&mut second, "focus.localhost").await;
-    let digest = rookery_server::services::component::handshake_digest(&id, SECRET);
+    let digest = rookery_server::handshake_digest(&id, SECRET);
     second
         .send(&format!("<handshake>{digest}</handshake>"))
         .await;
@@ -244,7 +244,7 @@ async fn a_component_with_subdomains_owns_them() {
     let srv = start(cfg, &[]).await;
     let mut comp = connect(srv.component_addr().unwrap()).await;
     let id = open(&mut comp, "gw.localhost").await;
-    let digest = rookery_server::services::component::handshake_digest(&id, "gw");
+    let digest = rookery_server::handshake_digest(&id, "gw");
     comp.send(&format!("<handshake>{digest}</handshake>")).await;
     assert_eq!(comp.element().await.name, "handshake");
 

@@ -302,7 +302,7 @@ async fn conference_flow(component: bool) {
             Some(StreamEvent::Open(h)) => h.id.unwrap(),
             other => panic!("{other:?}"),
         };
-        let digest = rookery_server::services::component::handshake_digest(&id, COMPONENT_SECRET);
+        let digest = rookery_server::handshake_digest(&id, COMPONENT_SECRET);
         c.send(&format!("<handshake>{digest}</handshake>")).await;
         assert_eq!(c.element().await.name, "handshake");
         comp = Some(c);

@@ -182,7 +182,7 @@ async fn token_for_another_room_is_refused_with_room_mismatch_and_no_occupant() 
         }
     }
     // /metrics counts the room, its one occupant and the refusal by code.
-    let text = srv.core().metrics.render(srv.core());
+    let text = srv.metrics_text();
     let service = "service=\"conference.meet.example.com\"";
     assert!(
         text.contains(&format!("rookery_muc_rooms{{{service}}} 1")),

@@ -21,7 +21,7 @@ use tokio::net::TcpStream;
 /// notices dropped connections on its own schedule).
 async fn until(srv: &rookery_server::Running, what: &str, cond: impl Fn(&SmCounters) -> bool) {
     let deadline = tokio::time::Instant::now() + STEP;
-    while !cond(&srv.core().metrics.sm) {
+    while !cond(srv.sm_counters()) {
         assert!(
             tokio::time::Instant::now() < deadline,
             "timed out waiting for {what}"

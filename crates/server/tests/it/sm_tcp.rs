@@ -92,7 +92,7 @@ async fn an_account_resumes_and_foreign_or_unknown_ids_fail() {
     }
     let (_, extra) = tcp_sync(&mut a2).await;
     assert!(extra.is_empty(), "{extra:?}");
-    let metrics = &srv.core().metrics.sm;
+    let metrics = srv.sm_counters();
     use std::sync::atomic::Ordering::Relaxed;
     assert_eq!(
         (

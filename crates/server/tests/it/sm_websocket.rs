@@ -114,7 +114,7 @@ async fn a_cut_connection_resumes_and_gets_every_message_once_in_order() {
     w2.send("<a xmlns='urn:xmpp:sm:3' h='11'/>").await;
     let (h, extra) = w2.sync().await;
     assert_eq!((h, extra.len()), (3, 0));
-    let m = &srv.core().metrics.sm;
+    let m = srv.sm_counters();
     assert_eq!(m.resumed.load(Ordering::Relaxed), 1);
     srv.shutdown().await;
 }
@@ -217,9 +217,9 @@ async fn expired_hibernation_bounces_to_the_senders_and_leaves_the_room() {
         }
     }
     assert_eq!(errors, want);
-    assert!(!srv.core().router.is_bound(&Jid::parse(&wjid).unwrap()));
-    assert!(srv.core().sm.is_empty());
-    let m = &srv.core().metrics.sm;
+    assert!(!srv.is_bound(&Jid::parse(&wjid).unwrap()));
+    assert!(srv.no_resumable_sessions());
+    let m = srv.sm_counters();
     assert_eq!(m.expired.load(Ordering::Relaxed), 1);
     assert_eq!(m.bounced.load(Ordering::Relaxed), 3);
     assert_eq!(m.hibernating(), 0);

@@ -16,7 +16,7 @@ use crate::session::driver::BoundSession;
 
 /// Gives a session to the connection that asked for it; if that connection gave up
 /// meanwhile, the session hibernates instead.
-pub fn hand_over(core: &Arc<Core>, t: Takeover, h: Hibernated) {
+pub(crate) fn hand_over(core: &Arc<Core>, t: Takeover, h: Hibernated) {
     if let Err(h) = t.reply.send(h) {
         hibernate(core, h);
     }
@@ -24,7 +24,7 @@ pub fn hand_over(core: &Arc<Core>, t: Takeover, h: Hibernated) {
 
 /// How a connection that carried a bound session ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ending {
+pub(crate) enum Ending {
     /// The transport dropped (EOF, read or write failure, missed pings, BOSH inactivity):
     /// a resumable session hibernates.
     Lost,
@@ -36,7 +36,7 @@ pub enum Ending {
 /// The connection of a bound session is gone: hibernate the session when it is resumable
 /// and the connection was lost, otherwise end it (bouncing what the client never
 /// acknowledged when stream management was on).
-pub fn finish(
+pub(crate) fn finish(
     core: &Arc<Core>,
     bound: BoundSession,
     mailbox: Mailbox,
@@ -64,7 +64,7 @@ pub fn finish(
 }
 
 /// Starts the hibernation task of a session whose connection dropped.
-pub fn hibernate(core: &Arc<Core>, h: Hibernated) {
+pub(crate) fn hibernate(core: &Arc<Core>, h: Hibernated) {
     core.metrics.sm.hibernated.fetch_add(1, Ordering::Relaxed);
     tracing::info!(jid = ?h.bound.jid().map(|j| j.as_str().to_owned()), unacked = h.link.queue.len(), "connection lost: session hibernates");
     let core = core.clone();
@@ -136,7 +136,7 @@ async fn hibernation(core: Arc<Core>, mut h: Hibernated) {
 /// Ends a stream-management session now: forgets its resumption id, unbinds it (telling
 /// directed-presence targets), then answers everything it never got to acknowledge —
 /// the unacknowledged queue and what is still in the mailbox — with errors to the senders.
-pub fn terminate(core: &Arc<Core>, bound: BoundSession, mailbox: Mailbox, mut link: SmLink) {
+pub(crate) fn terminate(core: &Arc<Core>, bound: BoundSession, mailbox: Mailbox, mut link: SmLink) {
     if let Some(r) = &link.resumption {
         core.sm.remove(&r.id);
     }
@@ -158,7 +158,7 @@ pub fn terminate(core: &Arc<Core>, bound: BoundSession, mailbox: Mailbox, mut li
 /// `recipient-unavailable`, IQ requests `service-unavailable`; presence, groupchat,
 /// headline, error and IQ results are dropped (a groupchat message lives on in the room's
 /// history; the room learns of the departure from the unavailable presence).
-pub fn bounce_undelivered(core: &Arc<Core>, item: Outgoing) {
+pub(crate) fn bounce_undelivered(core: &Arc<Core>, item: Outgoing) {
     let stanza = match item {
         Outgoing::Stanza(el) => *el,
         Outgoing::Shared { element, to, .. } => {

@@ -17,7 +17,7 @@ use crate::transport::Transport;
 
 /// One thing to send to the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Out {
+pub(crate) enum Out {
     /// Our stream header: `<open/>` on WebSocket, session attributes on BOSH.
     Open {
         /// The stream id.
@@ -37,7 +37,7 @@ pub(super) type FramedSession = Conversation<FramedWire>;
 
 /// What a framed session has queued for its client.
 #[derive(Debug, Default)]
-pub struct FramedWire {
+pub(crate) struct FramedWire {
     out: Vec<Out>,
 }
 
@@ -104,7 +104,7 @@ pub(super) fn header(to: Option<&str>, version: Option<&str>, lang: Option<&str>
 impl Conversation<FramedWire> {
     /// A new session for WebSocket or BOSH; `tx` and `kill` are the mailbox and kill token
     /// the router gets at bind.
-    pub fn open(
+    pub(crate) fn open(
         core: Arc<Core>,
         transport: Transport,
         params: TransportParams,
@@ -136,7 +136,7 @@ impl Conversation<FramedWire> {
     }
 
     /// Everything queued for the client since the last call.
-    pub fn take_out(&mut self) -> Vec<Out> {
+    pub(crate) fn take_out(&mut self) -> Vec<Out> {
         std::mem::take(&mut self.wire.out)
     }
 }

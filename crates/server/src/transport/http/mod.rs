@@ -26,12 +26,12 @@ use axum::routing::{any, get};
 use crate::config::HttpConfig;
 use crate::core::Core;
 
-pub use params::TransportParams;
+pub(crate) use params::TransportParams;
 
 /// Everything the HTTP handlers share: the server core (whose counters the transports
 /// bump) and the live BOSH sessions.
 #[derive(Clone)]
-pub struct HttpService {
+pub(crate) struct HttpService {
     core: Arc<Core>,
     config: Arc<HttpConfig>,
     bosh: Arc<bosh::Registry>,
@@ -48,7 +48,7 @@ impl std::fmt::Debug for HttpService {
 impl HttpService {
     /// The service for a core whose configuration has an `[http]` section (defaults are used
     /// when it has none, for harnesses that bind the listener themselves).
-    pub fn new(core: Arc<Core>) -> Self {
+    pub(crate) fn new(core: Arc<Core>) -> Self {
         let config = core.config.http.clone().unwrap_or_default();
         HttpService {
             core,
@@ -58,7 +58,7 @@ impl HttpService {
     }
 
     /// The axum router with every route.
-    pub fn router(&self) -> Router {
+    pub(crate) fn router(&self) -> Router {
         let body_limit = self.config.bosh_body_limit;
         Router::new()
             .route("/health", get(health::health))
@@ -73,7 +73,7 @@ impl HttpService {
     }
 
     /// Serves HTTP on `listener` until the server shuts down.
-    pub async fn serve(self, listener: tokio::net::TcpListener) {
+    pub(crate) async fn serve(self, listener: tokio::net::TcpListener) {
         let shutdown = self.core.shutdown.clone();
         let app = self.router();
         let served = axum::serve(listener, app)

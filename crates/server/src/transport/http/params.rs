@@ -9,7 +9,7 @@ const MAX_PARAM_BYTES: usize = 16 * 1024;
 
 /// What the transport URL said about the session, captured before SASL.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct TransportParams {
+pub(crate) struct TransportParams {
     /// `?token=`: the JWT, handed to the session with `Session::set_transport_token`.
     pub token: Option<String>,
     /// `?room=`: the room the client is about to join.
@@ -35,7 +35,7 @@ impl std::fmt::Debug for TransportParams {
 impl TransportParams {
     /// Reads the parameters from a decoded query map and an optional tenant path segment;
     /// the query's `prefix` wins over the path (nginx passes both when it rewrites).
-    pub fn from_query(query: &HashMap<String, String>, tenant: Option<String>) -> Self {
+    pub(crate) fn from_query(query: &HashMap<String, String>, tenant: Option<String>) -> Self {
         let get = |k: &str| {
             query
                 .get(k)
