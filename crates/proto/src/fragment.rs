@@ -15,6 +15,12 @@ pub type Bindings = Vec<(String, String)>;
 
 const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 
+/// Most attributes (namespace declarations included) one element may carry. XMPP elements
+/// carry a handful; the cap also bounds the duplicate-attribute check, which compares each
+/// attribute with those before it (a 256 KiB stanza of 23,800 distinct attributes used to
+/// cost over a second of CPU).
+pub const MAX_ATTRIBUTES_PER_ELEMENT: usize = 128;
+
 /// Namespace scopes: the declarations of the enclosing stream (never copied) and those of
 /// the open elements of this fragment.
 struct Scopes<'o> {
@@ -46,7 +52,12 @@ fn utf8(b: &[u8]) -> Result<&str, XmlError> {
 fn open(start: &BytesStart<'_>, scopes: &mut Scopes<'_>) -> Result<Element, XmlError> {
     let mut decls: Bindings = Vec::new();
     let mut attrs = Vec::new();
-    for a in start.attributes().with_checks(true) {
+    for (i, a) in start.attributes().with_checks(true).enumerate() {
+        if i == MAX_ATTRIBUTES_PER_ELEMENT {
+            return Err(XmlError::TooLarge(format!(
+                "more than {MAX_ATTRIBUTES_PER_ELEMENT} attributes on one element"
+            )));
+        }
         let a = a.map_err(|e| XmlError::NotWellFormed(format!("bad attribute: {e}")))?;
         let key = utf8(a.key.as_ref())?;
         let value = a
@@ -253,6 +264,31 @@ mod tests {
             (String::new(), "jabber:client".into()),
             ("stream".into(), "http://etherx.jabber.org/streams".into()),
         ]
+    }
+
+    fn with_attributes(n: usize) -> Vec<u8> {
+        let attrs: String = (0..n).map(|i| format!(" a{i}='v'")).collect();
+        format!("<message{attrs}/>").into_bytes()
+    }
+
+    #[test]
+    fn attributes_per_element_are_capped() {
+        let el = parse_element(&with_attributes(MAX_ATTRIBUTES_PER_ELEMENT), &client()).unwrap();
+        assert_eq!(el.attrs.len(), MAX_ATTRIBUTES_PER_ELEMENT);
+        // The attack stanza of issue 13 (23,800 distinct attributes): refused after the cap,
+        // with the policy-violation stream error, before any quadratic work.
+        for n in [MAX_ATTRIBUTES_PER_ELEMENT + 1, 23_800] {
+            let err = parse_element(&with_attributes(n), &client()).unwrap_err();
+            assert_eq!(
+                err.condition(),
+                crate::StreamErrorCondition::PolicyViolation,
+                "{n}"
+            );
+            assert!(err.text().contains("attributes"), "{err}");
+        }
+        // Duplicates are still refused.
+        let err = parse_element(b"<message a='1' a='2'/>", &client()).unwrap_err();
+        assert_eq!(err.condition(), crate::StreamErrorCondition::NotWellFormed);
     }
 
     #[test]
