@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use crate::core::Core;
 use crate::routing::table::Outgoing;
 use crate::session::driver::{
-    BoundSession, CoreEnv, login_label, on_authenticated, on_bind, on_enable_sm, outgoing_kind,
+    BoundSession, CoreEnv, login_label, on_authenticated, on_bind, on_enable_sm,
     verify_session_token, write_outgoing,
 };
 use crate::session::stream_management::{
@@ -228,10 +228,10 @@ impl<W: Wire> Conversation<W> {
         }
         let ns = self.wire.context_ns();
         let mark = self.wire.mark();
-        self.wire.element(&mut |buf| {
-            write_outgoing(buf, &item, ns);
-        });
-        if let Some(kind) = outgoing_kind(&item) {
+        let mut kind = None;
+        self.wire
+            .element(&mut |buf| kind = write_outgoing(buf, &item, ns));
+        if let Some(kind) = kind {
             self.wire.count_out(&self.core, kind);
         }
         let Some(link) = self.sm.as_mut() else { return };

@@ -58,13 +58,9 @@ pub(crate) async fn verify_session_token(
         return Err("token authentication is not configured on this host".into());
     };
     let now = rookery_sasl::token::unix_now();
-    match crate::token::authenticate(&host.verifier, host.keys.as_ref(), token, now).await {
-        Ok(crate::token::TokenOutcome::Verified(claims)) => {
-            Ok(TokenGrant::Verified(Arc::new(*claims)))
-        }
-        Ok(crate::token::TokenOutcome::Guest) => Ok(TokenGrant::Guest),
-        Err(e) => Err(e.reason().to_owned()),
-    }
+    crate::token::authenticate(&host.verifier, host.keys.as_ref(), token, now)
+        .await
+        .map_err(|e| e.reason().to_owned())
 }
 
 /// How a login shows in the log: the account, or what kind of anonymous login it was.
@@ -73,16 +69,6 @@ pub(crate) fn login_label(identity: &LoginIdentity) -> &str {
         LoginIdentity::Account { username } => username,
         LoginIdentity::Guest => "(guest)",
         LoginIdentity::Token(_) => "(token)",
-    }
-}
-
-/// The kind of a queued stanza (`message`, `presence`, `iq`), or `None` for
-/// [`Outgoing::Close`].
-pub(crate) fn outgoing_kind(item: &Outgoing) -> Option<&str> {
-    match item {
-        Outgoing::Stanza(el) => Some(el.name.as_str()),
-        Outgoing::Shared { element, .. } => Some(element.name.as_str()),
-        Outgoing::Close(..) => None,
     }
 }
 

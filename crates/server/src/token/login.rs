@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use rookery_c2s::TokenGrant;
 use rookery_policy::TokenClaims;
 use rookery_sasl::token::{
     KeyNeed, PreparedToken, TokenError, TokenLogin, TokenVerifier, VerificationKey, begin, finish,
@@ -11,16 +12,8 @@ use rookery_sasl::token::{
 
 use super::keys::{KeyCache, KeyFetchError};
 
-/// The result of a successful token authentication.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TokenOutcome {
-    /// A verified token: the session becomes `Identity::Token` with these claims.
-    Verified(Box<TokenClaims>),
-    /// No token and `allow_empty_token` is on: an `Identity::Guest`.
-    Guest,
-}
-
-/// Authenticates a session on a token host. An empty token counts as none. Refusals are
+/// Authenticates a session on a token host: the verified claims, or a tokenless guest the
+/// host allows (the answer `Session::token_verdict` takes). An empty token counts as none. Refusals are
 /// logged with their reason and the token's `kid`/`iss`, never the token itself. `keys`
 /// is the host's cache (needed on key-server and JWKS hosts); `now` is seconds since the
 /// Unix epoch.
@@ -29,15 +22,15 @@ pub async fn authenticate(
     keys: Option<&KeyCache>,
     token: Option<&str>,
     now: u64,
-) -> Result<TokenOutcome, TokenError> {
+) -> Result<TokenGrant, TokenError> {
     let prepared = match begin(verifier, token)? {
-        TokenLogin::Guest => return Ok(TokenOutcome::Guest),
+        TokenLogin::Guest => return Ok(TokenGrant::Guest),
         TokenLogin::Verify(prepared) => prepared,
     };
     let key = fetch_key(keys, &prepared)
         .await
         .map_err(|e| refuse_unavailable_key(&prepared, e.to_token_error()))?;
-    finish(verifier, &prepared, key.as_deref(), now).map(|c| TokenOutcome::Verified(Box::new(c)))
+    finish(verifier, &prepared, key.as_deref(), now).map(|c| TokenGrant::Verified(Arc::new(c)))
 }
 
 /// Verifies a token, fetching its key through `keys` when the host needs one. Unlike

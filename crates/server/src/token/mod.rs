@@ -19,4 +19,4 @@ mod login;
 
 pub use explain::explain_with_keys;
 pub use keys::{KeyCache, KeyFetchConfig, KeyFetchError, MAX_KEY_BODY_BYTES};
-pub use login::{TokenOutcome, authenticate, verify_token};
+pub use login::{authenticate, verify_token};

@@ -15,9 +15,10 @@ use std::time::Duration;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey};
+use rookery_c2s::TokenGrant;
 use rookery_policy::{SignatureAlgorithm, TokenHostConfig};
 use rookery_sasl::token::TokenVerifier;
-use rookery_server::token::{KeyCache, KeyFetchConfig, TokenOutcome, authenticate, verify_token};
+use rookery_server::token::{KeyCache, KeyFetchConfig, authenticate, verify_token};
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -410,7 +411,7 @@ async fn authenticate_uses_the_cache() {
     let outcome = authenticate(&verifier, Some(&cache), Some(&rs_token("k")), NOW)
         .await
         .unwrap();
-    assert!(matches!(outcome, TokenOutcome::Verified(_)));
+    assert!(matches!(outcome, TokenGrant::Verified(_)));
     let forged = signed_with(
         Algorithm::RS256,
         "rsa_other_private.pem",
